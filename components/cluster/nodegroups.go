@@ -1,0 +1,156 @@
+package cluster
+
+import (
+	"strings"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/iam"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// nodePolicies are the AWS managed policies of the node role. The VPC CNI's
+// policy is not here: the vpc-cni add-on gets it through its own IRSA role.
+var nodePolicies = []string{"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly"}
+
+// AutoscalerTags returns the ASG tags the Cluster Autoscaler's
+// --node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/<cluster>
+// looks for (seed 003, "Node Group Auto-discovery").
+func AutoscalerTags(clusterName string) map[string]string {
+	return map[string]string{
+		"k8s.io/cluster-autoscaler/enabled":        "true",
+		"k8s.io/cluster-autoscaler/" + clusterName: "owned",
+	}
+}
+
+// newNodeGroups creates the node role and one managed node group per
+// args.NodeGroups entry, each on its own launch template (IMDSv2 only,
+// encrypted gp3 root volume), in the private subnets. after are the add-ons
+// that must exist before nodes join (vpc-cni, kube-proxy).
+func (c *Cluster) newNodeGroups(ctx *pulumi.Context, name string, a Args, cluster *eks.Cluster, net *network, after []pulumi.Resource) ([]pulumi.Resource, error) {
+	parent := pulumi.Parent(c)
+	trust, err := assumeRolePolicy("ec2.amazonaws.com")
+	if err != nil {
+		return nil, err
+	}
+	role, err := iam.NewRole(ctx, name+"-node", &iam.RoleArgs{
+		AssumeRolePolicy: pulumi.String(trust),
+		Description:      pulumi.Sprintf("EKS nodes of %s", a.Name),
+		Tags:             tags(a.Tags, nil),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	deps := append([]pulumi.Resource{}, after...)
+	for _, p := range nodePolicies {
+		att, err := iam.NewRolePolicyAttachment(ctx, name+"-node-"+strings.ToLower(p), &iam.RolePolicyAttachmentArgs{
+			Role: role.Name, PolicyArn: pulumi.String(managedPolicyArn(c.Partition, p)),
+		}, parent)
+		if err != nil {
+			return nil, err
+		}
+		deps = append(deps, att)
+	}
+	// Nodes authenticate through an EC2_LINUX access entry (API mode has no aws-auth ConfigMap).
+	entry, err := eks.NewAccessEntry(ctx, name+"-node", &eks.AccessEntryArgs{
+		ClusterName:  cluster.Name,
+		PrincipalArn: role.Arn,
+		Type:         pulumi.String("EC2_LINUX"),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	deps = append(deps, entry)
+	c.NodeRoleArn = role.Arn
+
+	var groups []pulumi.Resource
+	for _, g := range a.NodeGroups {
+		ng, err := c.newNodeGroup(ctx, name+"-"+g.Name, a, g, cluster, role, net, deps)
+		if err != nil {
+			return nil, err
+		}
+		groups = append(groups, ng)
+	}
+	return groups, nil
+}
+
+func (c *Cluster) newNodeGroup(ctx *pulumi.Context, name string, a Args, g NodeGroup, cluster *eks.Cluster, role *iam.Role, net *network, deps []pulumi.Resource) (*eks.NodeGroup, error) {
+	parent := pulumi.Parent(c)
+	lt, err := ec2.NewLaunchTemplate(ctx, name, &ec2.LaunchTemplateArgs{
+		Description: pulumi.Sprintf("EKS %s node group %s", a.Name, g.Name),
+		BlockDeviceMappings: ec2.LaunchTemplateBlockDeviceMappingArray{&ec2.LaunchTemplateBlockDeviceMappingArgs{
+			DeviceName: pulumi.String("/dev/xvda"),
+			Ebs: &ec2.LaunchTemplateBlockDeviceMappingEbsArgs{
+				VolumeSize:          pulumi.Int(g.DiskSizeGiB),
+				VolumeType:          pulumi.String("gp3"),
+				Encrypted:           pulumi.String("true"),
+				DeleteOnTermination: pulumi.String("true"),
+			},
+		}},
+		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
+			HttpEndpoint: pulumi.String("enabled"),
+			HttpTokens:   pulumi.String("required"), // IMDSv2 only
+			// 2 hops lets pods that still need IMDS reach it; IRSA covers AWS credentials.
+			HttpPutResponseHopLimit: pulumi.Int(2),
+		},
+		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{&ec2.LaunchTemplateTagSpecificationArgs{
+			ResourceType: pulumi.String("instance"),
+			Tags:         tags(a.Tags, map[string]string{"Name": name}),
+		}},
+		UpdateDefaultVersion: pulumi.Bool(true),
+		Tags:                 tags(a.Tags, nil),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	ng, err := eks.NewNodeGroup(ctx, name, &eks.NodeGroupArgs{
+		ClusterName:   cluster.Name,
+		NodeGroupName: pulumi.String(g.Name),
+		NodeRoleArn:   role.Arn,
+		SubnetIds:     net.privateSubnets,
+		InstanceTypes: pulumi.ToStringArray(g.InstanceTypes),
+		CapacityType:  pulumi.String(g.CapacityType),
+		Labels:        pulumi.ToStringMap(g.Labels),
+		ScalingConfig: &eks.NodeGroupScalingConfigArgs{
+			MinSize:     pulumi.Int(g.MinSize),
+			MaxSize:     pulumi.Int(g.MaxSize),
+			DesiredSize: pulumi.Int(g.DesiredSize),
+		},
+		UpdateConfig: &eks.NodeGroupUpdateConfigArgs{MaxUnavailable: pulumi.Int(1)},
+		LaunchTemplate: &eks.NodeGroupLaunchTemplateArgs{
+			Id:      lt.ID(),
+			Version: lt.LatestVersion.ApplyT(func(v int) string { return itoa(v) }).(pulumi.StringOutput),
+		},
+		Tags: tags(a.Tags, AutoscalerTags(a.Name)),
+	}, parent, pulumi.DependsOn(deps),
+		// The Cluster Autoscaler owns the desired size once the group exists.
+		pulumi.IgnoreChanges([]string{"scalingConfig.desiredSize"}))
+	if err != nil {
+		return nil, err
+	}
+	// EKS does not copy node-group tags to the Auto Scaling group, and the
+	// Cluster Autoscaler discovers groups by ASG tags, so set them there too.
+	asg := ng.Resources.Index(pulumi.Int(0)).AutoscalingGroups().Index(pulumi.Int(0)).Name().Elem()
+	for _, k := range sortedKeys(AutoscalerTags(a.Name)) {
+		if _, err := autoscaling.NewTag(ctx, name+"-"+tagSuffix(k, a.Name), &autoscaling.TagArgs{
+			AutoscalingGroupName: asg,
+			Tag: &autoscaling.TagTagArgs{
+				Key:               pulumi.String(k),
+				Value:             pulumi.String(AutoscalerTags(a.Name)[k]),
+				PropagateAtLaunch: pulumi.Bool(false),
+			},
+		}, parent); err != nil {
+			return nil, err
+		}
+	}
+	return ng, nil
+}
+
+// tagSuffix names an ASG tag resource: "ca-enabled" or "ca-owner".
+func tagSuffix(key, clusterName string) string {
+	if key == "k8s.io/cluster-autoscaler/"+clusterName {
+		return "ca-owner"
+	}
+	return "ca-enabled"
+}

@@ -1,0 +1,144 @@
+// Package stacks is the only package that reads stack config. It loads every
+// key into typed structs, validates them as a whole (every problem at once,
+// each naming its key path and offending value) and composes the region
+// stack from the components.
+package stacks
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+	"github.com/tars-platform/infra/components/cluster"
+	"github.com/tars-platform/infra/internal/check"
+)
+
+// Config keys. Pulumi.yaml declares each with its type and default.
+const (
+	KeyAwsRegion = "aws:region"
+	KeyTopology  = "tars:topology"
+	KeyCluster   = "tars:cluster"
+)
+
+// Topology says where this stack sits among the two regions. Both stacks
+// carry the same owner and primary fields; a DR switchover changes them in
+// both files and re-runs `pulumi up`.
+type Topology struct {
+	// Region is this stack's logical region, e.g. "us-east"; it names the
+	// component resources and the region label. Required.
+	Region string `json:"region"`
+	// PeerRegion is the other region's logical name. Required.
+	PeerRegion string `json:"peerRegion"`
+	// PeerStack is the StackReference name of the peer region's stack:
+	// "us-west", or "<org>/tars/us-west" on Pulumi Cloud. Required.
+	PeerStack string `json:"peerStack"`
+	// PeerVpcCidr is the peer region's VPC block; the cluster admits it on
+	// the cross-region ports only. Required.
+	PeerVpcCidr string `json:"peerVpcCidr"`
+	// SingletonsOwner is the region whose stack owns the cross-region
+	// singletons (the VPC peering, later the geolocation default record and
+	// the Cloudflare load balancer), so the two stacks never fight over them.
+	SingletonsOwner string `json:"singletonsOwner"`
+	// PostgresPrimary is the region running the Postgres primary.
+	PostgresPrimary string `json:"postgresPrimary"`
+	// DNSPrimary is the region DNS fails over from.
+	DNSPrimary string `json:"dnsPrimary"`
+}
+
+// Config is the whole, validated stack config.
+type Config struct {
+	// Stack is the Pulumi stack name.
+	Stack string
+	// AwsRegion is the AWS provider's region (aws:region), e.g. us-east-1.
+	AwsRegion string
+	Topology  Topology
+	// Cluster is tars:cluster, defaulted.
+	Cluster cluster.Args
+}
+
+// OwnsSingletons reports whether this stack creates the cross-region singletons.
+func (c Config) OwnsSingletons() bool { return c.Topology.SingletonsOwner == c.Topology.Region }
+
+// Load reads every config key of the stack, applies defaults and validates
+// the result. Every problem is reported at once.
+func Load(ctx *pulumi.Context) (*Config, error) {
+	var p check.Problems
+	cfg := &Config{Stack: ctx.Stack()}
+	region, err := config.Try(ctx, KeyAwsRegion)
+	if err != nil {
+		p.Addf(KeyAwsRegion, "is not set: run `pulumi config set aws:region <region>`")
+	}
+	cfg.AwsRegion = region
+	decode(ctx, &p, KeyTopology, &cfg.Topology)
+	decode(ctx, &p, KeyCluster, &cfg.Cluster)
+	if p.Len() > 0 {
+		return nil, configError(ctx.Stack(), p.Err())
+	}
+	cfg.Cluster = cfg.Cluster.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, configError(ctx.Stack(), err)
+	}
+	return cfg, nil
+}
+
+func configError(stack string, err error) error {
+	return fmt.Errorf("stack %s: invalid config:\n%w", stack, err)
+}
+
+// decode reads an object key strictly: a missing key, malformed JSON, a
+// value of the wrong type or an unknown field (a typo) is a problem.
+func decode(ctx *pulumi.Context, p *check.Problems, key string, out any) {
+	raw, err := config.Try(ctx, key)
+	if err != nil {
+		p.Addf(key, "is not set; Pulumi.yaml declares it and the stack file must give it")
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil {
+		path, msg := decodePath(key, err)
+		p.Addf(path, "%s", msg)
+	}
+}
+
+// decodePath turns a json decoding error into a key path and a message.
+func decodePath(key string, err error) (string, string) {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		path := key
+		if typeErr.Field != "" {
+			path += "." + typeErr.Field
+		}
+		return path, fmt.Sprintf("(%s) must be %s", typeErr.Value, jsonKind(typeErr.Type.Kind().String()))
+	case errors.As(err, &syntaxErr):
+		return key, fmt.Sprintf("is not valid JSON/YAML: %v", err)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return key, "has unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " (check the spelling against Pulumi.yaml)"
+	}
+	return key, fmt.Sprintf("cannot be read: %v", err)
+}
+
+// jsonKind names a Go kind the way a config author thinks of it.
+func jsonKind(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "a whole number"
+	case strings.HasPrefix(kind, "float"):
+		return "a number"
+	case kind == "string":
+		return "a string"
+	case kind == "bool":
+		return "true or false"
+	case kind == "slice", kind == "array":
+		return "a list"
+	case kind == "map", kind == "struct":
+		return "an object"
+	}
+	return "a " + kind
+}

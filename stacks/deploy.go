@@ -1,0 +1,110 @@
+package stacks
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tars-platform/infra/components/cluster"
+)
+
+// Cross-region ports: the peer VPC is admitted on these only. Postgres
+// streaming replication is the first; later components add theirs.
+var crossRegionPorts = []cluster.PeerPort{{Name: "postgres", Port: 5432}}
+
+// Deploy is the region stack program: it loads and validates the config,
+// then composes the region. main.go passes it to pulumi.Run; the test harness
+// and `tarsctl plan` run it under mocks.
+func Deploy(ctx *pulumi.Context) error {
+	cfg, err := Load(ctx)
+	if err != nil {
+		return err
+	}
+	return DeployRegion(ctx, cfg)
+}
+
+// DeployRegion composes the region stack from a validated config.
+func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
+	region := cfg.Topology.Region
+	args := cfg.Cluster
+	args.PeerCidr = cfg.Topology.PeerVpcCidr
+	args.PeerPorts = crossRegionPorts
+	args.Tags = cfg.tags()
+	cl, err := cluster.New(ctx, region, args)
+	if err != nil {
+		return err
+	}
+	exports := pulumi.Map{
+		OutRegion:               pulumi.String(region),
+		OutAwsRegion:            pulumi.String(cl.Region),
+		OutAccountID:            pulumi.String(cl.AccountID),
+		OutVpcID:                cl.VpcID,
+		OutVpcCidr:              cl.VpcCidr,
+		OutPrivateRouteTableIDs: cl.PrivateRouteTableIDs,
+		OutClusterName:          cl.ClusterName,
+		OutClusterEndpoint:      cl.Endpoint,
+		OutOIDCProviderArn:      cl.OIDCProviderArn,
+		OutKubeconfig:           cl.Kubeconfig,
+	}
+	if cfg.OwnsSingletons() {
+		peering, err := deployPeering(ctx, cfg, cl)
+		if err != nil {
+			return err
+		}
+		exports[OutPeeringConnectionID] = peering.ConnectionID
+	}
+	for k, v := range exports {
+		ctx.Export(k, v)
+	}
+	return nil
+}
+
+// deployPeering builds the cross-region VPC peering from this (owning) stack,
+// after checking that the peer stack is the region the config names.
+func deployPeering(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster) (*cluster.Peering, error) {
+	peer, err := newPeerStack(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	net, err := peer.network()
+	if err != nil {
+		return nil, err
+	}
+	t := cfg.Topology
+	switch {
+	case net.Region != t.PeerRegion:
+		return nil, fmt.Errorf("peer stack %s is region %q, but %s.peerRegion is %q", t.PeerStack, net.Region, KeyTopology, t.PeerRegion)
+	case net.VpcCidr != t.PeerVpcCidr:
+		return nil, fmt.Errorf("peer stack %s has VPC %s, but %s.peerVpcCidr is %s", t.PeerStack, net.VpcCidr, KeyTopology, t.PeerVpcCidr)
+	case net.AwsRegion == cl.Region:
+		return nil, fmt.Errorf("peer stack %s runs in %s too; the two regions must differ", t.PeerStack, net.AwsRegion)
+	}
+	routes := map[string]pulumi.StringInput{}
+	for _, az := range cl.AvailabilityZones {
+		routes[az] = cl.PrivateRouteTableIDs.MapIndex(pulumi.String(az))
+	}
+	p, err := cluster.NewPeering(ctx, t.Region+"-to-"+t.PeerRegion, cluster.PeeringArgs{
+		VpcID:           cl.VpcID,
+		VpcCidr:         cfg.Cluster.VpcCidr,
+		RouteTables:     routes,
+		PeerRegion:      net.AwsRegion,
+		PeerAccountID:   net.AccountID,
+		PeerVpcID:       net.VpcID,
+		PeerVpcCidr:     net.VpcCidr,
+		PeerRouteTables: net.RouteTables,
+		Tags:            cfg.tags(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// tags are put on every AWS resource of the stack.
+func (c Config) tags() map[string]string {
+	return map[string]string{
+		"project":    "tars",
+		"region":     c.Topology.Region,
+		"stack":      c.Stack,
+		"managed-by": "pulumi",
+	}
+}

@@ -1,0 +1,109 @@
+package stacks
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// peerStack reads the peer region's stack outputs, only those its role
+// declares in PeerReads.
+type peerStack struct {
+	name    string
+	ref     *pulumi.StackReference
+	allowed []string
+}
+
+func newPeerStack(ctx *pulumi.Context, cfg *Config) (*peerStack, error) {
+	ref, err := pulumi.NewStackReference(ctx, cfg.Topology.PeerStack, nil)
+	if err != nil {
+		return nil, fmt.Errorf("peer stack %s: %w", cfg.Topology.PeerStack, err)
+	}
+	return &peerStack{name: cfg.Topology.PeerStack, ref: ref, allowed: PeerReads[cfg.Role()]}, nil
+}
+
+// read awaits one output of the peer stack. It is plain (not an Output)
+// because the peer's facts decide the shape of this stack (one route per
+// peer route table).
+func (p *peerStack) read(key string) (any, error) {
+	if !slices.Contains(p.allowed, key) {
+		return nil, fmt.Errorf("peer stack %s: output %q is not in this role's PeerReads (stacks/contract.go)", p.name, key)
+	}
+	d, err := p.ref.GetOutputDetails(key)
+	if err != nil {
+		return nil, fmt.Errorf("peer stack %s: read %s: %w", p.name, key, err)
+	}
+	v := d.Value
+	if v == nil {
+		v = d.SecretValue
+	}
+	if v == nil {
+		return nil, fmt.Errorf("peer stack %s does not export %q; run `pulumi up -s %s` first (README: deploy order)", p.name, key, p.name)
+	}
+	return v, nil
+}
+
+func (p *peerStack) readString(key string) (string, error) {
+	v, err := p.read(key)
+	if err != nil {
+		return "", err
+	}
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return "", fmt.Errorf("peer stack %s: output %q is %T %v, want a non-empty string", p.name, key, v, v)
+	}
+	return s, nil
+}
+
+func (p *peerStack) readStringMap(key string) (map[string]string, error) {
+	v, err := p.read(key)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok || len(m) == 0 {
+		return nil, fmt.Errorf("peer stack %s: output %q is %T, want a non-empty map of strings", p.name, key, v)
+	}
+	out := make(map[string]string, len(m))
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s, ok := m[k].(string)
+		if !ok {
+			return nil, fmt.Errorf("peer stack %s: output %q[%s] is %T, want a string", p.name, key, k, m[k])
+		}
+		out[k] = s
+	}
+	return out, nil
+}
+
+// peerNetwork is what the peering needs from the peer region.
+type peerNetwork struct {
+	Region, AwsRegion, AccountID, VpcID, VpcCidr string
+	RouteTables                                  map[string]string
+}
+
+func (p *peerStack) network() (*peerNetwork, error) {
+	var n peerNetwork
+	var err error
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{
+		{OutRegion, &n.Region}, {OutAwsRegion, &n.AwsRegion}, {OutAccountID, &n.AccountID},
+		{OutVpcID, &n.VpcID}, {OutVpcCidr, &n.VpcCidr},
+	} {
+		if *f.dst, err = p.readString(f.key); err != nil {
+			return nil, err
+		}
+	}
+	if n.RouteTables, err = p.readStringMap(OutPrivateRouteTableIDs); err != nil {
+		return nil, err
+	}
+	return &n, nil
+}

@@ -1,0 +1,192 @@
+package harness
+
+import (
+	"encoding/base64"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// MockAccountID is the AWS account every mocked resource lives in.
+const MockAccountID = "123456789012"
+
+// mockZones are the AZs getAvailabilityZones returns per region, as AWS
+// lists them for accounts without opt-in zones.
+var mockZones = map[string][]string{
+	"us-east-1": {"us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"},
+	"us-west-2": {"us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"},
+}
+
+// mocks implements pulumi.MockResourceMonitor: it records every registered
+// resource and answers with the outputs the AWS and Kubernetes providers
+// would compute.
+type mocks struct {
+	project, stack, awsRegion string
+	peerOutputs               map[string]any
+	peerSecrets               []string
+
+	mu        sync.Mutex
+	resources []Resource
+	invokes   []string
+}
+
+func (m *mocks) urn(parent, typ, name string) string {
+	parentType := tokens.Type("")
+	if p := resource.URN(parent); p != "" && p.QualifiedType() != resource.RootStackType {
+		parentType = p.QualifiedType()
+	}
+	return string(resource.NewURN(tokens.QName(m.stack), tokens.PackageName(m.project), parentType, tokens.Type(typ), name))
+}
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	parent := ""
+	switch {
+	case args.RegisterRPC != nil:
+		parent = args.RegisterRPC.GetParent()
+	case args.ReadRPC != nil:
+		parent = args.ReadRPC.GetParent()
+	}
+	custom := args.Custom || args.ReadRPC != nil
+	m.mu.Lock()
+	m.resources = append(m.resources, Resource{
+		Type:     args.TypeToken,
+		Name:     args.Name,
+		URN:      m.urn(parent, args.TypeToken, args.Name),
+		Parent:   parent,
+		Provider: args.Provider,
+		Custom:   custom,
+		Inputs:   args.Inputs.Copy(),
+	})
+	m.mu.Unlock()
+	if !custom {
+		return "", args.Inputs, nil
+	}
+	id := mockID(args.TypeToken, args.Name)
+	if args.ID != "" {
+		id = args.ID
+	}
+	state := args.Inputs.Copy()
+	for k, v := range m.computed(args.TypeToken, args.Name, id, args.Inputs) {
+		state[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
+	}
+	if args.TypeToken == "pulumi:pulumi:StackReference" {
+		state["outputs"] = resource.NewPropertyValue(m.peerOutputs)
+		secrets := make([]any, len(m.peerSecrets))
+		for i, s := range m.peerSecrets {
+			secrets[i] = s
+		}
+		state["secretOutputNames"] = resource.NewPropertyValue(secrets)
+	}
+	return id, state, nil
+}
+
+// mockID is a stable, provider-looking ID ("vpc-3f2a…") so that graphs of
+// two runs compare equal.
+func mockID(typ, name string) string {
+	h := fnv.New64a()
+	h.Write([]byte(typ + "/" + name))
+	prefix := map[string]string{
+		"aws:ec2/vpc:Vpc": "vpc", "aws:ec2/subnet:Subnet": "subnet", "aws:ec2/routeTable:RouteTable": "rtb",
+		"aws:ec2/natGateway:NatGateway": "nat", "aws:ec2/eip:Eip": "eipalloc", "aws:ec2/internetGateway:InternetGateway": "igw",
+		"aws:ec2/vpcPeeringConnection:VpcPeeringConnection": "pcx", "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+		"aws:ec2/securityGroupRule:SecurityGroupRule": "sgrule",
+	}[typ]
+	if prefix == "" {
+		return fmt.Sprintf("%s-%012x", name, h.Sum64()&0xffffffffffff)
+	}
+	return fmt.Sprintf("%s-%016x", prefix, h.Sum64())
+}
+
+// computed returns the provider-computed outputs the program reads.
+func (m *mocks) computed(typ, name, id string, in resource.PropertyMap) map[string]any {
+	arn := func(service, kind string) string {
+		return fmt.Sprintf("arn:aws:%s:%s:%s:%s/%s", service, m.awsRegion, MockAccountID, kind, name)
+	}
+	str := func(k string) string {
+		if v, ok := in[resource.PropertyKey(k)]; ok && v.IsString() {
+			return v.StringValue()
+		}
+		return ""
+	}
+	switch typ {
+	case "aws:eks/cluster:Cluster":
+		oidcID := strings.ToUpper(fmt.Sprintf("%032x", fnvHash(str("name"))))
+		vpc := map[string]any{"clusterSecurityGroupId": fmt.Sprintf("sg-%016x", fnvHash(name))}
+		if v, ok := in["vpcConfig"]; ok && v.IsObject() {
+			for k, x := range v.ObjectValue().Mappable() {
+				vpc[k] = x
+			}
+		}
+		return map[string]any{
+			"arn":                  arn("eks", "cluster"),
+			"endpoint":             fmt.Sprintf("https://%s.gr7.%s.eks.amazonaws.com", oidcID, m.awsRegion),
+			"certificateAuthority": map[string]any{"data": base64.StdEncoding.EncodeToString([]byte("mock CA of " + name))},
+			"identities":           []any{map[string]any{"oidcs": []any{map[string]any{"issuer": fmt.Sprintf("https://oidc.eks.%s.amazonaws.com/id/%s", m.awsRegion, oidcID)}}}},
+			"vpcConfig":            vpc,
+			"status":               "ACTIVE",
+		}
+	case "aws:iam/role:Role":
+		return map[string]any{"arn": fmt.Sprintf("arn:aws:iam::%s:role/%s", MockAccountID, id), "name": id}
+	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
+		return map[string]any{"arn": fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", MockAccountID, strings.TrimPrefix(str("url"), "https://"))}
+	case "aws:kms/key:Key":
+		return map[string]any{"arn": arn("kms", "key"), "keyId": id}
+	case "aws:eks/nodeGroup:NodeGroup":
+		return map[string]any{
+			"arn":       arn("eks", "nodegroup"),
+			"resources": []any{map[string]any{"autoscalingGroups": []any{map[string]any{"name": "eks-" + id}}}},
+			"status":    "ACTIVE",
+		}
+	case "aws:ec2/launchTemplate:LaunchTemplate":
+		return map[string]any{"arn": arn("ec2", "launch-template"), "latestVersion": 1}
+	}
+	if strings.HasPrefix(typ, "aws:") {
+		return map[string]any{"arn": arn(strings.SplitN(strings.TrimPrefix(typ, "aws:"), "/", 2)[0], name)}
+	}
+	return nil
+}
+
+func fnvHash(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// Call answers the invokes the program makes.
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	m.mu.Lock()
+	m.invokes = append(m.invokes, args.Token)
+	m.mu.Unlock()
+	switch args.Token {
+	case "aws:index/getRegion:getRegion":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"name": m.awsRegion, "id": m.awsRegion, "description": m.awsRegion,
+			"endpoint": "ec2." + m.awsRegion + ".amazonaws.com",
+		}), nil
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"accountId": MockAccountID, "id": MockAccountID,
+			"arn": "arn:aws:iam::" + MockAccountID + ":role/tars-deployer", "userId": "AROAMOCK:tars-deployer",
+		}), nil
+	case "aws:index/getPartition:getPartition":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws", "reverseDnsPrefix": "com.amazonaws",
+		}), nil
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		zones, ok := mockZones[m.awsRegion]
+		if !ok {
+			zones = []string{m.awsRegion + "a", m.awsRegion + "b", m.awsRegion + "c"}
+		}
+		names := make([]any, len(zones))
+		for i, z := range zones {
+			names[i] = z
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"names": names, "id": m.awsRegion, "state": "available"}), nil
+	}
+	return nil, fmt.Errorf("harness: no mock for invoke %s; add it to tests/harness/mocks.go", args.Token)
+}

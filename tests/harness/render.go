@@ -1,0 +1,111 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// JSONResource is one resource of the plan's JSON form.
+type JSONResource struct {
+	Type   string         `json:"type"`
+	Name   string         `json:"name"`
+	URN    string         `json:"urn"`
+	Parent string         `json:"parent"`
+	Custom bool           `json:"custom"`
+	Inputs map[string]any `json:"inputs"`
+}
+
+// JSONPlan is the plan's JSON form: the graph for tools, secrets shown as
+// SecretMarker.
+type JSONPlan struct {
+	Stack     string         `json:"stack"`
+	Resources []JSONResource `json:"resources"`
+	Exports   []string       `json:"exports"`
+	ProgramMS int64          `json:"programMs"`
+}
+
+// JSON returns the plan's JSON form.
+func (g *Graph) JSON() JSONPlan {
+	p := JSONPlan{Stack: g.Stack, Exports: g.Exports, ProgramMS: g.ProgramTime.Milliseconds()}
+	for _, r := range g.Resources {
+		p.Resources = append(p.Resources, JSONResource{
+			Type: r.Type, Name: r.Name, URN: r.URN, Parent: r.Parent, Custom: r.Custom, Inputs: r.JSONInputs(),
+		})
+	}
+	return p
+}
+
+// WriteJSON writes the plan's JSON form, indented.
+func (g *Graph) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(g.JSON())
+}
+
+// WriteText writes the resource tree grouped by component, the counts per
+// type, the total and the program time.
+func (g *Graph) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Stack %s\n\n", g.Stack)
+	for _, root := range g.Resources {
+		if root.Type == "pulumi:pulumi:Stack" || (root.Parent != "" && g.hasResource(root.Parent) && !g.isStack(root.Parent)) {
+			continue
+		}
+		g.writeTree(&b, root, 0)
+	}
+	counts := g.Counts()
+	b.WriteString("\nResources by type:\n")
+	for _, t := range g.Types() {
+		fmt.Fprintf(&b, "%5d  %s\n", counts[t], t)
+	}
+	custom, components := 0, 0
+	for _, r := range g.Resources {
+		if r.Custom {
+			custom++
+		} else {
+			components++
+		}
+	}
+	fmt.Fprintf(&b, "\nTotal: %d resources (%d custom, %d components)\n", len(g.Resources), custom, components)
+	if len(g.Exports) > 0 {
+		fmt.Fprintf(&b, "Exports: %s\n", strings.Join(g.Exports, ", "))
+	}
+	fmt.Fprintf(&b, "Program time: %s\n", g.ProgramTime.Round(1e6))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (g *Graph) hasResource(urn string) bool { _, ok := g.byURN[urn]; return ok }
+
+func (g *Graph) isStack(urn string) bool {
+	r, ok := g.ByURN(urn)
+	return ok && r.Type == "pulumi:pulumi:Stack"
+}
+
+func (g *Graph) writeTree(b *strings.Builder, r Resource, depth int) {
+	kind := ""
+	if !r.Custom {
+		kind = " [component]"
+	}
+	fmt.Fprintf(b, "%s%s  %s%s\n", strings.Repeat("  ", depth), r.Type, r.Name, kind)
+	children := g.Children(r.URN)
+	// Components first, then by type and name, so the tree reads the same every run.
+	slices.SortStableFunc(children, func(x, y Resource) int {
+		if x.Custom != y.Custom {
+			if !x.Custom {
+				return -1
+			}
+			return 1
+		}
+		if c := strings.Compare(x.Type, y.Type); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Name, y.Name)
+	})
+	for _, c := range children {
+		g.writeTree(b, c, depth+1)
+	}
+}
