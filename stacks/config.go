@@ -5,10 +5,10 @@
 package stacks
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -97,9 +97,17 @@ func decode(ctx *pulumi.Context, p *check.Problems, key string, out any) {
 		p.Addf(key, "is not set; Pulumi.yaml declares it and the stack file must give it")
 		return
 	}
-	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
+	var generic any
+	if err := json.Unmarshal([]byte(raw), &generic); err != nil {
+		p.Addf(key, "is not valid JSON/YAML: %v", err)
+		return
+	}
+	before := p.Len()
+	checkFields(p, key, generic, reflect.TypeOf(out))
+	if p.Len() > before {
+		return
+	}
+	if err := json.Unmarshal([]byte(raw), out); err != nil {
 		path, msg := decodePath(key, err)
 		p.Addf(path, "%s", msg)
 	}
@@ -108,7 +116,6 @@ func decode(ctx *pulumi.Context, p *check.Problems, key string, out any) {
 // decodePath turns a json decoding error into a key path and a message.
 func decodePath(key string, err error) (string, string) {
 	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr):
 		path := key
@@ -116,10 +123,6 @@ func decodePath(key string, err error) (string, string) {
 			path += "." + typeErr.Field
 		}
 		return path, fmt.Sprintf("(%s) must be %s", typeErr.Value, jsonKind(typeErr.Type.Kind().String()))
-	case errors.As(err, &syntaxErr):
-		return key, fmt.Sprintf("is not valid JSON/YAML: %v", err)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return key, "has unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + " (check the spelling against Pulumi.yaml)"
 	}
 	return key, fmt.Sprintf("cannot be read: %v", err)
 }

@@ -74,21 +74,30 @@ func plan(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	w := stdout
-	if *out != "" {
-		if err := os.MkdirAll(*out, 0o755); err != nil {
-			return err
-		}
-		path := filepath.Join(*out, *stack+"."+*format)
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
-		fmt.Fprintf(stdout, "wrote %s (%d resources, program %s)\n", path, len(g.Resources), g.ProgramTime.Round(1e6))
+	if *out == "" {
+		return render(g, *format, stdout)
 	}
-	if *format == "json" {
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(*out, *stack+"."+*format)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := render(g, *format, f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = fmt.Fprintf(stdout, "wrote %s (%d resources, program %s)\n", path, len(g.Resources), g.ProgramTime.Round(1e6))
+	return err
+}
+
+func render(g *harness.Graph, format string, w io.Writer) error {
+	if format == "json" {
 		return g.WriteJSON(w)
 	}
 	return g.WriteText(w)

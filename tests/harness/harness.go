@@ -6,8 +6,10 @@
 package harness
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -117,7 +119,7 @@ func Run(stack string, opts ...Option) (*Graph, error) {
 	m.mu.Unlock()
 	g.index()
 	if runErr != nil {
-		return g, fmt.Errorf("stack %s: %w", stack, runErr)
+		return g, programError(stack, runErr)
 	}
 	return g, nil
 }
@@ -171,4 +173,17 @@ func mockPeerOutputs(dir string, cfg *StackConfig) (map[string]any, []string, er
 		}
 	}
 	return values, []string{stacks.OutKubeconfig}, nil
+}
+
+// programError unwraps the multierror pulumi.RunErr wraps a program's error
+// in, and names the stack unless the program already did.
+func programError(stack string, err error) error {
+	var multi interface{ WrappedErrors() []error }
+	if errors.As(err, &multi) && len(multi.WrappedErrors()) == 1 {
+		err = multi.WrappedErrors()[0]
+	}
+	if strings.HasPrefix(err.Error(), "stack "+stack+":") {
+		return err
+	}
+	return fmt.Errorf("stack %s: %w", stack, err)
 }

@@ -32,6 +32,7 @@ type mocks struct {
 
 	mu        sync.Mutex
 	resources []Resource
+	seen      map[string]bool // URNs registered so far
 	invokes   []string
 }
 
@@ -52,11 +53,21 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		parent = args.ReadRPC.GetParent()
 	}
 	custom := args.Custom || args.ReadRPC != nil
+	urn := m.urn(parent, args.TypeToken, args.Name)
 	m.mu.Lock()
+	if m.seen[urn] {
+		m.mu.Unlock()
+		// The engine refuses this too; the mock monitor alone would not.
+		return "", nil, fmt.Errorf("duplicate resource URN %s", urn)
+	}
+	if m.seen == nil {
+		m.seen = map[string]bool{}
+	}
+	m.seen[urn] = true
 	m.resources = append(m.resources, Resource{
 		Type:     args.TypeToken,
 		Name:     args.Name,
-		URN:      m.urn(parent, args.TypeToken, args.Name),
+		URN:      urn,
 		Parent:   parent,
 		Provider: args.Provider,
 		Custom:   custom,

@@ -1,0 +1,136 @@
+package tests
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tars-platform/infra/tests/harness"
+)
+
+// TestConfigRejectsBadStacks feeds the real us-east config with one defect
+// per case through the whole program and checks the exact message: the key
+// path, the offending value and what is wrong. Nothing may be registered
+// and nothing may panic.
+func TestConfigRejectsBadStacks(t *testing.T) {
+	general := map[string]any{"name": "general", "instanceTypes": []any{"m5.xlarge"}, "minSize": 3, "maxSize": 20}
+	cases := []struct {
+		name string
+		opts []harness.Option
+		want []string
+	}{
+		{"max below min in the second group", []harness.Option{
+			harness.WithConfig("tars:cluster.nodeGroups", []any{general, map[string]any{"name": "gpu", "instanceTypes": []any{"g4dn.xlarge"}, "minSize": 3, "maxSize": 2}}),
+		}, []string{"tars:cluster.nodeGroups[1].maxSize (2) is below minSize (3)"}},
+		{"cluster key missing", []harness.Option{harness.WithoutConfig("tars:cluster")},
+			[]string{"tars:cluster is not set"}},
+		{"aws region missing", []harness.Option{harness.WithoutConfig("aws:region")},
+			[]string{"aws:region is not set"}},
+		{"aws region malformed", []harness.Option{harness.WithConfig("aws:region", "useast1")},
+			[]string{`aws:region ("useast1") is not an AWS region like us-east-1`}},
+		{"vpc cidr not a cidr", []harness.Option{harness.WithConfig("tars:cluster.vpcCidr", "10.10.0.0/33")},
+			[]string{`tars:cluster.vpcCidr ("10.10.0.0/33") is not a CIDR block`}},
+		{"vpc cidr host bits", []harness.Option{harness.WithConfig("tars:cluster.vpcCidr", "10.10.1.0/16")},
+			[]string{`tars:cluster.vpcCidr ("10.10.1.0/16") has host bits set (did you mean 10.10.0.0/16?)`}},
+		{"vpc cidr too small", []harness.Option{harness.WithConfig("tars:cluster.vpcCidr", "10.10.0.0/24")},
+			[]string{"tars:cluster.vpcCidr (10.10.0.0/24) must be between /16 and /20"}},
+		{"peer cidr overlaps", []harness.Option{harness.WithConfig("tars:topology.peerVpcCidr", "10.10.128.0/17")},
+			[]string{"tars:topology.peerVpcCidr (10.10.128.0/17) overlaps tars:cluster.vpcCidr (10.10.0.0/16)"}},
+		{"unsupported kubernetes version", []harness.Option{harness.WithConfig("tars:cluster.version", "1.20")},
+			[]string{`tars:cluster.version ("1.20") is not a supported Kubernetes minor`}},
+		{"nat layout unknown", []harness.Option{harness.WithConfig("tars:cluster.natGateways", "two")},
+			[]string{`tars:cluster.natGateways ("two") must be "perAz" or "single"`}},
+		{"min size of the wrong type", []harness.Option{harness.WithConfig("tars:cluster.nodeGroups[0].minSize", "three")},
+			[]string{"tars:cluster.nodeGroups.minSize (string) must be a whole number"}},
+		{"misspelt field", []harness.Option{
+			harness.WithConfig("tars:cluster.nodegroups", []any{}),
+		}, []string{`tars:cluster has unknown field "nodegroups" (did you mean "nodeGroups"?)`}},
+		{"misspelt nested field", []harness.Option{harness.WithConfig("tars:cluster.nodeGroups[0].maxsize", 5)},
+			[]string{`tars:cluster.nodeGroups[0] has unknown field "maxsize" (did you mean "maxSize"?)`}},
+		{"singletons owner not a region of the pair", []harness.Option{harness.WithConfig("tars:topology.singletonsOwner", "eu-west")},
+			[]string{`tars:topology.singletonsOwner ("eu-west") must be region ("us-east") or peerRegion ("us-west")`}},
+		{"peer region is this region", []harness.Option{harness.WithConfig("tars:topology.peerRegion", "us-east")},
+			[]string{`tars:topology.peerRegion ("us-east") must differ from region`}},
+		{"duplicate node group names", []harness.Option{
+			harness.WithConfig("tars:cluster.nodeGroups", []any{general, general}),
+		}, []string{`tars:cluster.nodeGroups[1].name ("general") repeats nodeGroups[0].name`}},
+		{"capacity type unknown", []harness.Option{harness.WithConfig("tars:cluster.nodeGroups[0].capacityType", "RESERVED")},
+			[]string{`tars:cluster.nodeGroups[0].capacityType ("RESERVED") must be ON_DEMAND or SPOT`}},
+		{"too many AZs", []harness.Option{harness.WithConfig("tars:cluster.availabilityZones", 7)},
+			[]string{"tars:cluster.availabilityZones (7) must be between 2 and 6"}},
+		{"log retention CloudWatch does not offer", []harness.Option{harness.WithConfig("tars:cluster.logRetentionDays", 10)},
+			[]string{"tars:cluster.logRetentionDays (10) is not a CloudWatch Logs retention"}},
+		{"kube-proxy of another minor", []harness.Option{harness.WithConfig("tars:cluster.addonVersions", map[string]any{"kube-proxy": "v1.33.0-eksbuild.2"})},
+			[]string{`tars:cluster.addonVersions.kube-proxy ("v1.33.0-eksbuild.2") does not match the cluster's Kubernetes version 1.34`}},
+		{"public endpoint open to nobody named", []harness.Option{harness.WithConfig("tars:cluster.endpointPublicAccess", true)},
+			[]string{"tars:cluster.publicAccessCidrs must list the CIDRs allowed"}},
+		{"admin that is not a role", []harness.Option{harness.WithConfig("tars:cluster.adminRoleArns", []any{"bob"})},
+			[]string{`tars:cluster.adminRoleArns[0] ("bob") is not an IAM role ARN`}},
+		{"fewer than three nodes in total", []harness.Option{
+			harness.WithConfig("tars:cluster.nodeGroups[0].minSize", 1),
+			harness.WithConfig("tars:cluster.nodeGroups[0].desiredSize", 1),
+		}, []string{"tars:cluster.nodeGroups minSize totals 1 nodes; the platform needs at least 3"}},
+		{"desired above max", []harness.Option{harness.WithConfig("tars:cluster.nodeGroups[0].desiredSize", 25)},
+			[]string{"tars:cluster.nodeGroups[0].desiredSize (25) must be between minSize (3) and maxSize (20)"}},
+		{"topology missing", []harness.Option{harness.WithoutConfig("tars:topology")},
+			[]string{"tars:topology is not set"}},
+		{"every problem at once", []harness.Option{
+			harness.WithConfig("aws:region", "mars"),
+			harness.WithConfig("tars:cluster.vpcCidr", "10.10.0.0/8"),
+			harness.WithConfig("tars:cluster.nodeGroups[0].maxSize", 0),
+		}, []string{
+			`aws:region ("mars") is not an AWS region`,
+			`tars:cluster.vpcCidr ("10.10.0.0/8") has host bits set (did you mean 10.0.0.0/8?)`,
+			"tars:cluster.nodeGroups[0].maxSize (0) must be at least 1",
+			"tars:cluster.nodeGroups[0].maxSize (0) is below minSize (3)",
+		}},
+	}
+	require.GreaterOrEqual(t, len(cases), 15)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g, err := runRecovering(t, "us-east", tc.opts...)
+			require.Error(t, err)
+			for _, want := range tc.want {
+				assert.Contains(t, err.Error(), want)
+			}
+			assert.Contains(t, err.Error(), "stack us-east: invalid config")
+			if g != nil {
+				assert.Empty(t, g.Resources, "nothing may be registered from an invalid config")
+			}
+		})
+	}
+}
+
+// TestConfigAcceptsBothStacks: the committed stack files are valid.
+func TestConfigAcceptsBothStacks(t *testing.T) {
+	for _, stack := range Stacks {
+		t.Run(stack, func(t *testing.T) {
+			g := mustRun(t, stack)
+			assert.NotEmpty(t, g.Resources)
+		})
+	}
+}
+
+// TestConfigDefaultsFromProjectFile: a stack that gives only the required
+// cluster fields gets Pulumi.yaml's and the component's documented defaults.
+func TestConfigDefaultsFromProjectFile(t *testing.T) {
+	g := mustRun(t, "us-west", harness.WithConfig("tars:cluster", map[string]any{
+		"name": "tars-us-west", "vpcCidr": "10.20.0.0/16",
+		"nodeGroups": []any{map[string]any{"name": "general", "instanceTypes": []any{"m5.xlarge"}, "minSize": 3, "maxSize": 20}},
+	}))
+	eks := one(t, g, "aws:eks/cluster:Cluster", "us-west-eks")
+	assert.Equal(t, "1.34", eks.Input("version"))
+	assert.Len(t, g.ByType("aws:ec2/natGateway:NatGateway"), 3, "natGateways defaults to perAz over 3 AZs")
+	logs := one(t, g, "aws:cloudwatch/logGroup:LogGroup", "us-west-control-plane")
+	assert.EqualValues(t, 90, logs.Input("retentionInDays"))
+	ng := one(t, g, "aws:eks/nodeGroup:NodeGroup", "us-west-general")
+	assert.EqualValues(t, 3, ng.Input("scalingConfig.desiredSize"), "desiredSize defaults to minSize")
+	assert.Equal(t, "ON_DEMAND", ng.Input("capacityType"))
+}
+
+// TestConfigUnknownStack: a stack without a file is a clear error.
+func TestConfigUnknownStack(t *testing.T) {
+	_, err := harness.Run("eu-central")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `unknown stack "eu-central": no Pulumi.eu-central.yaml (stacks here: us-east, us-west)`)
+}
