@@ -60,7 +60,7 @@ func plan(args []string, stdout io.Writer) error {
 	fs.SetOutput(io.Discard)
 	stack := fs.String("stack", "", "stack name (a Pulumi.<stack>.yaml must exist)")
 	format := fs.String("format", "text", "output format: text or json")
-	out := fs.String("out", "", "write the plan to DIR/<stack>.<format> instead of stdout")
+	out := fs.String("out", "", "write the plan to DIR/<stack>.txt or .json instead of stdout")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -80,7 +80,8 @@ func plan(args []string, stdout io.Writer) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	path := filepath.Join(*out, *stack+"."+*format)
+	ext := map[string]string{"text": "txt", "json": "json"}[*format]
+	path := filepath.Join(*out, *stack+"."+ext)
 	f, err := os.Create(path)
 	if err != nil {
 		return err

@@ -1,0 +1,100 @@
+package tests
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tars-platform/infra/tests/harness"
+)
+
+type sink struct{ pulumi.CustomResourceState }
+
+// secretSink registers a resource whose input is the secret config value.
+func secretSink(key string) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		v, err := config.TrySecret(ctx, key)
+		if err != nil {
+			return err
+		}
+		return ctx.RegisterResource("test:index:Sink", "sink", pulumi.Map{"value": v}, &sink{})
+	}
+}
+
+// TestHarnessSecretsStaySecret: a `secure:` value in a stack file, which
+// cannot be decrypted offline, reaches the program as a marked placeholder
+// that is still a Pulumi secret, and printing the plan hides it.
+func TestHarnessSecretsStaySecret(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte("name: tars\nruntime: go\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Pulumi.dev.yaml"), []byte(
+		"config:\n  tars:pagerdutyKey:\n    secure: v1:Zm9vYmFy\n"), 0o644))
+	g, err := harness.Run("dev", harness.WithProjectDir(dir), harness.WithProgram(secretSink("pagerdutyKey")))
+	require.NoError(t, err)
+	r := one(t, g, "test:index:Sink", "sink")
+	assert.True(t, r.IsSecret("value"))
+	assert.Equal(t, harness.SecretPlaceholder("tars:pagerdutyKey"), r.PlainInputs()["value"])
+	var buf bytes.Buffer
+	require.NoError(t, g.WriteJSON(&buf))
+	assert.NotContains(t, buf.String(), "offline-secret-placeholder")
+	var plan harness.JSONPlan
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &plan))
+	assert.Equal(t, "dev", plan.Stack)
+	assert.Equal(t, harness.SecretMarker, plan.Resources[0].Inputs["value"])
+
+	// A value set with WithSecretConfig behaves the same.
+	g, err = harness.Run("us-east", harness.WithSecretConfig("tars:slackWebhook", "https://hooks.example/T0"), harness.WithProgram(secretSink("slackWebhook")))
+	require.NoError(t, err)
+	assert.True(t, one(t, g, "test:index:Sink", "sink").IsSecret("value"))
+}
+
+func TestPlanText(t *testing.T) {
+	g := mustRun(t, "us-east")
+	var buf bytes.Buffer
+	require.NoError(t, g.WriteText(&buf))
+	out := buf.String()
+	for _, want := range []string{
+		"Stack us-east\n",
+		"tars:cluster:Cluster  us-east [component]\n",
+		"  aws:eks/cluster:Cluster  us-east-eks\n",
+		"tars:cluster:Peering  us-east-to-us-west [component]\n",
+		"    3  aws:ec2/natGateway:NatGateway\n",
+		"Total: 66 resources (64 custom, 2 components)\n",
+		"Program time: ",
+	} {
+		assert.Contains(t, out, want)
+	}
+	// Every resource appears exactly once in the tree.
+	for _, r := range g.Resources {
+		assert.Equal(t, 1, strings.Count(out, r.Type+"  "+r.Name+"\n")+strings.Count(out, r.Type+"  "+r.Name+" [component]\n"), r.Name)
+	}
+}
+
+func TestPlanJSONIsTheGraph(t *testing.T) {
+	g := mustRun(t, "us-west")
+	var buf bytes.Buffer
+	require.NoError(t, g.WriteJSON(&buf))
+	var plan struct {
+		Stack     string `json:"stack"`
+		Resources []struct {
+			Type, Name, URN, Parent string
+			Custom                  bool
+			Inputs                  map[string]any
+		} `json:"resources"`
+	}
+	require.NoError(t, json.Unmarshal(buf.Bytes(), &plan))
+	assert.Equal(t, "us-west", plan.Stack)
+	require.Len(t, plan.Resources, len(g.Resources))
+	for i, r := range plan.Resources {
+		assert.Equal(t, g.Resources[i].URN, r.URN)
+		assert.Equal(t, g.Resources[i].Custom, r.Custom)
+	}
+	assert.NotContains(t, buf.String(), "get-token", "the kubeconfig is a secret and never printed")
+}
