@@ -3,6 +3,9 @@ package tests
 import (
 	"testing"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/common/diag"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/tests/harness"
@@ -133,4 +136,27 @@ func TestConfigUnknownStack(t *testing.T) {
 	_, err := harness.Run("eu-central")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `unknown stack "eu-central": no Pulumi.eu-central.yaml (stacks here: us-east, us-west)`)
+}
+
+// TestProjectFilesPassPulumiValidation loads Pulumi.yaml and both stack
+// files with the Pulumi CLI's own loaders, so `pulumi up` will not refuse
+// them, and checks each stack value against the type Pulumi.yaml declares.
+func TestProjectFilesPassPulumiValidation(t *testing.T) {
+	proj, err := workspace.LoadProject("../Pulumi.yaml")
+	require.NoError(t, err)
+	require.NoError(t, proj.Validate())
+	assert.Equal(t, "tars", proj.Name.String())
+	assert.Equal(t, "go", proj.Runtime.Name())
+	for _, stack := range Stacks {
+		ps, err := workspace.LoadProjectStack(&diag.MockSink{}, proj, "../Pulumi."+stack+".yaml")
+		require.NoError(t, err, stack)
+		cfg, err := harness.LoadStackConfig("..", stack)
+		require.NoError(t, err)
+		for key, decl := range proj.Config {
+			v, ok := cfg.Values["tars:"+key]
+			require.True(t, ok, "%s: tars:%s has neither a value nor a default", stack, key)
+			assert.True(t, workspace.ValidateConfigValue(decl.TypeName(), decl.Items, v), "%s: tars:%s is not a %s", stack, key, decl.TypeName())
+		}
+		assert.NotEmpty(t, ps.Config, stack)
+	}
 }

@@ -43,22 +43,8 @@ func (c *Cluster) newControlPlane(ctx *pulumi.Context, name string, a Args, net 
 	}, parent); err != nil {
 		return nil, err
 	}
-	trust, err := assumeRolePolicy("eks.amazonaws.com")
-	if err != nil {
-		return nil, err
-	}
-	role, err := iam.NewRole(ctx, name+"-control-plane", &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(trust),
-		Description:      pulumi.Sprintf("EKS control plane of %s", a.Name),
-		Tags:             tags(a.Tags, nil),
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
-	attach, err := iam.NewRolePolicyAttachment(ctx, name+"-control-plane", &iam.RolePolicyAttachmentArgs{
-		Role:      role.Name,
-		PolicyArn: pulumi.String(managedPolicyArn(c.Partition, "AmazonEKSClusterPolicy")),
-	}, parent)
+	role, attached, err := newServiceRole(ctx, name+"-control-plane", "eks.amazonaws.com",
+		"EKS control plane of "+a.Name, c.Partition, []string{"AmazonEKSClusterPolicy"}, a.Tags, c)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +82,7 @@ func (c *Cluster) newControlPlane(ctx *pulumi.Context, name string, a Args, net 
 		// Add-ons are managed below as EKS add-ons with pinned versions.
 		BootstrapSelfManagedAddons: pulumi.Bool(false),
 		Tags:                       tags(a.Tags, nil),
-	}, parent, pulumi.DependsOn([]pulumi.Resource{attach, logs}))
+	}, parent, pulumi.DependsOn(append(attached, logs)))
 	if err != nil {
 		return nil, err
 	}

@@ -113,12 +113,8 @@ func NewIRSARole(ctx *pulumi.Context, name string, oidc OIDC, partition string, 
 			return nil, fmt.Errorf("irsa %s: policy: %w", name, err)
 		}
 	}
-	for _, m := range args.ManagedPolicies {
-		if _, err := iam.NewRolePolicyAttachment(ctx, name+"-"+strings.ToLower(m), &iam.RolePolicyAttachmentArgs{
-			Role: role.Name, PolicyArn: pulumi.String(managedPolicyArn(partition, m)),
-		}, opt); err != nil {
-			return nil, fmt.Errorf("irsa %s: attach %s: %w", name, m, err)
-		}
+	if _, err := attachManagedPolicies(ctx, name, role, partition, args.ManagedPolicies, parent); err != nil {
+		return nil, fmt.Errorf("irsa %s: attach managed policies: %w", name, err)
 	}
 	return &IRSARole{Role: role, Arn: role.Arn}, nil
 }

@@ -68,20 +68,8 @@ func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network
 	n := &network{vpc: vpc, privateRouteTables: map[string]*ec2.RouteTable{}}
 	var nat *ec2.NatGateway
 	for i, az := range c.AvailabilityZones {
-		pub, err := ec2.NewSubnet(ctx, name+"-public-"+az, &ec2.SubnetArgs{
-			VpcId:            vpc.ID(),
-			AvailabilityZone: pulumi.String(az),
-			CidrBlock:        pulumi.String(plan[i].Public.String()),
-			Tags: tags(a.Tags, map[string]string{
-				"Name": name + "-public-" + az, tagELB: "1", clusterTag(a.Name): "shared",
-			}),
-		}, parent)
+		pub, err := newSubnet(ctx, name+"-public-"+az, az, plan[i].Public.String(), tagELB, vpc, publicRT, a, parent)
 		if err != nil {
-			return nil, err
-		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, name+"-public-"+az, &ec2.RouteTableAssociationArgs{
-			SubnetId: pub.ID(), RouteTableId: publicRT.ID(),
-		}, parent); err != nil {
 			return nil, err
 		}
 		// One NAT per AZ, or only the first AZ's when a single NAT is asked for.
@@ -89,17 +77,6 @@ func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network
 			if nat, err = newNAT(ctx, name+"-nat-"+az, a, pub, igw, parent); err != nil {
 				return nil, err
 			}
-		}
-		priv, err := ec2.NewSubnet(ctx, name+"-private-"+az, &ec2.SubnetArgs{
-			VpcId:            vpc.ID(),
-			AvailabilityZone: pulumi.String(az),
-			CidrBlock:        pulumi.String(plan[i].Private.String()),
-			Tags: tags(a.Tags, map[string]string{
-				"Name": name + "-private-" + az, tagInternalELB: "1", clusterTag(a.Name): "shared",
-			}),
-		}, parent)
-		if err != nil {
-			return nil, err
 		}
 		rt, err := ec2.NewRouteTable(ctx, name+"-private-"+az, &ec2.RouteTableArgs{
 			VpcId: vpc.ID(),
@@ -115,9 +92,8 @@ func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network
 		}, parent); err != nil {
 			return nil, err
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, name+"-private-"+az, &ec2.RouteTableAssociationArgs{
-			SubnetId: priv.ID(), RouteTableId: rt.ID(),
-		}, parent); err != nil {
+		priv, err := newSubnet(ctx, name+"-private-"+az, az, plan[i].Private.String(), tagInternalELB, vpc, rt, a, parent)
+		if err != nil {
 			return nil, err
 		}
 		n.publicSubnets = append(n.publicSubnets, pub.ID())
@@ -151,4 +127,22 @@ func newNAT(ctx *pulumi.Context, name string, a Args, subnet *ec2.Subnet, igw *e
 		SubnetId:     subnet.ID(),
 		Tags:         tags(a.Tags, map[string]string{"Name": name}),
 	}, parent, pulumi.DependsOn([]pulumi.Resource{igw})) // a NAT needs the IGW attached first
+}
+
+// newSubnet creates a subnet tagged for the cluster and for load balancers of
+// one kind (roleTag), associated with a route table.
+func newSubnet(ctx *pulumi.Context, name, az, cidr, roleTag string, vpc *ec2.Vpc, rt *ec2.RouteTable, a Args, parent pulumi.ResourceOption) (*ec2.Subnet, error) {
+	subnet, err := ec2.NewSubnet(ctx, name, &ec2.SubnetArgs{
+		VpcId:            vpc.ID(),
+		AvailabilityZone: pulumi.String(az),
+		CidrBlock:        pulumi.String(cidr),
+		Tags:             tags(a.Tags, map[string]string{"Name": name, roleTag: "1", clusterTag(a.Name): "shared"}),
+	}, parent)
+	if err != nil {
+		return nil, err
+	}
+	_, err = ec2.NewRouteTableAssociation(ctx, name, &ec2.RouteTableAssociationArgs{
+		SubnetId: subnet.ID(), RouteTableId: rt.ID(),
+	}, parent)
+	return subnet, err
 }

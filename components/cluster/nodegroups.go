@@ -1,8 +1,6 @@
 package cluster
 
 import (
-	"strings"
-
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
@@ -30,28 +28,12 @@ func AutoscalerTags(clusterName string) map[string]string {
 // that must exist before nodes join (vpc-cni, kube-proxy).
 func (c *Cluster) newNodeGroups(ctx *pulumi.Context, name string, a Args, cluster *eks.Cluster, net *network, after []pulumi.Resource) ([]pulumi.Resource, error) {
 	parent := pulumi.Parent(c)
-	trust, err := assumeRolePolicy("ec2.amazonaws.com")
+	role, attached, err := newServiceRole(ctx, name+"-node", "ec2.amazonaws.com",
+		"EKS nodes of "+a.Name, c.Partition, nodePolicies, a.Tags, c)
 	if err != nil {
 		return nil, err
 	}
-	role, err := iam.NewRole(ctx, name+"-node", &iam.RoleArgs{
-		AssumeRolePolicy: pulumi.String(trust),
-		Description:      pulumi.Sprintf("EKS nodes of %s", a.Name),
-		Tags:             tags(a.Tags, nil),
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
-	deps := append([]pulumi.Resource{}, after...)
-	for _, p := range nodePolicies {
-		att, err := iam.NewRolePolicyAttachment(ctx, name+"-node-"+strings.ToLower(p), &iam.RolePolicyAttachmentArgs{
-			Role: role.Name, PolicyArn: pulumi.String(managedPolicyArn(c.Partition, p)),
-		}, parent)
-		if err != nil {
-			return nil, err
-		}
-		deps = append(deps, att)
-	}
+	deps := append(append([]pulumi.Resource{}, after...), attached...)
 	// Nodes authenticate through an EC2_LINUX access entry (API mode has no aws-auth ConfigMap).
 	entry, err := eks.NewAccessEntry(ctx, name+"-node", &eks.AccessEntryArgs{
 		ClusterName:  cluster.Name,

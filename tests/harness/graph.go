@@ -45,9 +45,14 @@ func (g *Graph) index() {
 
 // ByType returns the resources of a type token, in registration order.
 func (g *Graph) ByType(typ string) []Resource {
+	return g.Filter(func(r Resource) bool { return r.Type == typ })
+}
+
+// Filter returns the resources keep accepts, in registration order.
+func (g *Graph) Filter(keep func(Resource) bool) []Resource {
 	var out []Resource
 	for _, r := range g.Resources {
-		if r.Type == typ {
+		if keep(r) {
 			out = append(out, r)
 		}
 	}
@@ -75,13 +80,7 @@ func (g *Graph) ByURN(urn string) (Resource, bool) {
 
 // Children returns the direct children of urn.
 func (g *Graph) Children(urn string) []Resource {
-	var out []Resource
-	for _, r := range g.Resources {
-		if r.Parent == urn {
-			out = append(out, r)
-		}
-	}
-	return out
+	return g.Filter(func(r Resource) bool { return r.Parent == urn })
 }
 
 // Component returns the nearest component ancestor of r ("" when r sits
