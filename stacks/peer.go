@@ -3,7 +3,6 @@ package stacks
 import (
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -67,12 +66,7 @@ func (p *peerStack) readStringMap(key string) (map[string]string, error) {
 		return nil, fmt.Errorf("peer stack %s: output %q is %T, want a non-empty map of strings", p.name, key, v)
 	}
 	out := make(map[string]string, len(m))
-	keys := make([]string, 0, len(m))
 	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
 		s, ok := m[k].(string)
 		if !ok {
 			return nil, fmt.Errorf("peer stack %s: output %q[%s] is %T, want a string", p.name, key, k, m[k])

@@ -31,7 +31,6 @@ var clusterCounts = map[string]int{
 	"aws:kms/alias:Alias":                                 1,
 	"aws:cloudwatch/logGroup:LogGroup":                    1,
 	"aws:eks/cluster:Cluster":                             1,
-	"aws:eks/accessEntry:AccessEntry":                     1, // the node role
 	"aws:eks/addon:Addon":                                 4,
 	"aws:eks/nodeGroup:NodeGroup":                         1,
 	"aws:autoscaling/tag:Tag":                             2,

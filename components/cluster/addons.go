@@ -49,8 +49,8 @@ func (c *Cluster) newAddons(ctx *pulumi.Context, name string, a Args, cluster *e
 			ClusterName:  cluster.Name,
 			AddonName:    pulumi.String(spec.name),
 			AddonVersion: pulumi.String(a.AddonVersions[spec.name]),
-			// Take over what EKS may have installed itself; keep later
-			// hand edits out by preserving our values on update.
+			// Take over what EKS may have installed itself, and on update
+			// let this program's settings win over hand edits (drift).
 			ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
 			ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
 			Tags:                     tags(a.Tags, nil),

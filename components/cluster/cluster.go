@@ -8,7 +8,6 @@ package cluster
 import (
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -162,5 +161,3 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
-
-func itoa(v int) string { return strconv.Itoa(v) }

@@ -49,8 +49,6 @@ func (c *Cluster) newKubernetes(ctx *pulumi.Context, name string, a Args, cp *co
 	provider, err := kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{
 		Kubeconfig:            c.Kubeconfig,
 		EnableServerSideApply: pulumi.Bool(true),
-		// Fail loudly rather than guessing a namespace for unqualified objects.
-		Namespace: pulumi.String("default"),
 	}, pulumi.Parent(c), pulumi.DependsOn(groups))
 	if err != nil {
 		return err

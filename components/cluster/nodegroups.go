@@ -27,23 +27,14 @@ func AutoscalerTags(clusterName string) map[string]string {
 // encrypted gp3 root volume), in the private subnets. after are the add-ons
 // that must exist before nodes join (vpc-cni, kube-proxy).
 func (c *Cluster) newNodeGroups(ctx *pulumi.Context, name string, a Args, cluster *eks.Cluster, net *network, after []pulumi.Resource) ([]pulumi.Resource, error) {
-	parent := pulumi.Parent(c)
 	role, attached, err := newServiceRole(ctx, name+"-node", "ec2.amazonaws.com",
 		"EKS nodes of "+a.Name, c.Partition, nodePolicies, a.Tags, c)
 	if err != nil {
 		return nil, err
 	}
 	deps := append(append([]pulumi.Resource{}, after...), attached...)
-	// Nodes authenticate through an EC2_LINUX access entry (API mode has no aws-auth ConfigMap).
-	entry, err := eks.NewAccessEntry(ctx, name+"-node", &eks.AccessEntryArgs{
-		ClusterName:  cluster.Name,
-		PrincipalArn: role.Arn,
-		Type:         pulumi.String("EC2_LINUX"),
-	}, parent)
-	if err != nil {
-		return nil, err
-	}
-	deps = append(deps, entry)
+	// No access entry for the node role: EKS creates the EC2_LINUX entry of a
+	// managed node group's role itself, and a second one would conflict.
 	c.NodeRoleArn = role.Arn
 
 	var groups []pulumi.Resource
@@ -102,7 +93,7 @@ func (c *Cluster) newNodeGroup(ctx *pulumi.Context, name string, a Args, g NodeG
 		UpdateConfig: &eks.NodeGroupUpdateConfigArgs{MaxUnavailable: pulumi.Int(1)},
 		LaunchTemplate: &eks.NodeGroupLaunchTemplateArgs{
 			Id:      lt.ID(),
-			Version: lt.LatestVersion.ApplyT(func(v int) string { return itoa(v) }).(pulumi.StringOutput),
+			Version: pulumi.Sprintf("%d", lt.LatestVersion),
 		},
 		Tags: tags(a.Tags, AutoscalerTags(a.Name)),
 	}, parent, pulumi.DependsOn(deps),
