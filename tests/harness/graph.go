@@ -19,6 +19,11 @@ type Resource struct {
 	Custom   bool   // false for component resources
 	// Inputs as registered, secrets kept as secret property values.
 	Inputs resource.PropertyMap
+	// Dependencies are the URNs the resource depends on; PropertyDependencies
+	// the URNs each input came from (how a policy ties an S3 encryption
+	// config to its bucket when IDs are still unknown).
+	Dependencies         []string
+	PropertyDependencies map[string][]string
 }
 
 // Graph is what one run of the program registered.

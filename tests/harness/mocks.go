@@ -46,9 +46,17 @@ func (m *mocks) urn(parent, typ, name string) string {
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	parent := ""
+	var deps []string
+	propDeps := map[string][]string{}
 	switch {
 	case args.RegisterRPC != nil:
 		parent = args.RegisterRPC.GetParent()
+		deps = args.RegisterRPC.GetDependencies()
+		for k, d := range args.RegisterRPC.GetPropertyDependencies() {
+			if len(d.GetUrns()) > 0 {
+				propDeps[k] = d.GetUrns()
+			}
+		}
 	case args.ReadRPC != nil:
 		parent = args.ReadRPC.GetParent()
 	}
@@ -72,6 +80,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		Provider: args.Provider,
 		Custom:   custom,
 		Inputs:   args.Inputs.Copy(),
+
+		Dependencies:         deps,
+		PropertyDependencies: propDeps,
 	})
 	m.mu.Unlock()
 	if !custom {

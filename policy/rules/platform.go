@@ -1,0 +1,249 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+)
+
+// Type tokens and chart names the platform-settings rules read. The
+// monitoring and data components install these; the rules pin down the
+// settings they must carry (seed 000 "Monitoring Infrastructure", seed 003).
+const (
+	typeHelmRelease    = "kubernetes:helm.sh/v3:Release"
+	typeCustomResource = "kubernetes:apiextensions.k8s.io:CustomResource"
+	typeConfigMap      = "kubernetes:core/v1:ConfigMap"
+	typeHealthCheck    = "aws:route53/healthCheck:HealthCheck"
+	typeRecord         = "aws:route53/record:Record"
+
+	chartKubePrometheus = "kube-prometheus-stack"
+	chartLoki           = "loki"
+)
+
+// Defaults of the tunable thresholds, each from the seeds.
+const (
+	// Seed 000: "Retention: 30 days (local)".
+	defaultPrometheusRetention = "30d"
+	// Seed 000: scrape interval 15s.
+	defaultScrapeInterval = "15s"
+	// Seed 000: "2 Prometheus replicas with Thanos".
+	defaultPrometheusReplicas = 2
+	// Seed 000: Alertmanager in a 3-replica cluster.
+	defaultAlertmanagerReplicas = 3
+	// Seed 003: "Total failover time: <90 seconds".
+	defaultFailoverBudgetSeconds = 90
+	// Seed 003 Loki: "Retention: 720h (30 days)".
+	defaultLokiRetention = "720h"
+	// Seed 003 PostgreSQL: "Backup Retention: 30 days".
+	defaultBackupRetention = "30d"
+)
+
+// productionServices are sampled at 100 % (seed 003 "Sampling Strategy").
+var productionServices = []any{"tars-backend", "tars-rag-service"}
+
+func schema(props map[string]map[string]any) *policyx.ConfigSchema {
+	return &policyx.ConfigSchema{Properties: props}
+}
+
+func platformPolicies() []policyx.Policy {
+	mandatory := policyx.EnforcementLevelMandatory
+	return []policyx.Policy{
+		resourcePolicy("prometheus-retention-and-ha",
+			"Prometheus keeps at least 30 days, scrapes every 15 s and runs at least 2 replicas; Alertmanager runs at least 3.",
+			mandatory, schema(map[string]map[string]any{
+				"minRetention":     {"type": "string", "default": defaultPrometheusRetention},
+				"scrapeInterval":   {"type": "string", "default": defaultScrapeInterval},
+				"minReplicas":      {"type": "number", "default": defaultPrometheusReplicas},
+				"minAlertmanagers": {"type": "number", "default": defaultAlertmanagerReplicas},
+			}), []string{typeHelmRelease}, prometheusSettings),
+		resourcePolicy("loki-retention",
+			"Loki keeps logs 720 h with the compactor's retention enabled.",
+			mandatory, schema(map[string]map[string]any{"retention": {"type": "string", "default": defaultLokiRetention}}),
+			[]string{typeHelmRelease}, lokiRetention),
+		resourcePolicy("jaeger-production-sampling",
+			"Jaeger samples the production services at 100 %.",
+			mandatory, schema(map[string]map[string]any{"services": {"type": "array", "default": productionServices}}),
+			[]string{typeConfigMap}, jaegerSampling),
+		resourcePolicy("postgres-wal-archiving-and-backups",
+			"CloudNativePG clusters archive WAL through the Barman Cloud plugin and its object store keeps backups 30 days.",
+			mandatory, schema(map[string]map[string]any{"backupRetention": {"type": "string", "default": defaultBackupRetention}}),
+			[]string{typeCustomResource}, postgresBackups),
+		stackPolicy("route53-failover-budget",
+			"Route 53 failover (request interval × failure threshold + record TTL) fits the 90 s budget of seed 003.",
+			mandatory, failoverBudget),
+	}
+}
+
+func chartIs(r policyx.AnalyzerResource, chart string) bool {
+	c, _ := str(r.Properties, "chart")
+	return c == chart
+}
+
+// promDuration parses Prometheus durations ("15s", "30d", "1w", "720h").
+var promDurationRE = regexp.MustCompile(`^(\d+)(ms|s|m|h|d|w|y)$`)
+
+func promDuration(s string) (time.Duration, bool) {
+	m := promDurationRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	unit := map[string]time.Duration{
+		"ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour,
+		"d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "y": 365 * 24 * time.Hour,
+	}[m[2]]
+	return time.Duration(n) * unit, true
+}
+
+func cfgString(cfg map[string]any, key string) string { s, _ := cfg[key].(string); return s }
+
+func cfgNumber(cfg map[string]any, key string) float64 {
+	switch v := cfg[key].(type) {
+	case float64:
+		return v
+	case int:
+		return float64(v)
+	}
+	return 0
+}
+
+func prometheusSettings(r policyx.AnalyzerResource, cfg map[string]any) []string {
+	if !chartIs(r, chartKubePrometheus) {
+		return nil
+	}
+	var out []string
+	spec := "values.prometheus.prometheusSpec."
+	minRet, _ := promDuration(cfgString(cfg, "minRetention"))
+	ret, _ := str(r.Properties, spec+"retention")
+	if d, ok := promDuration(ret); !ok || d < minRet {
+		out = append(out, fmt.Sprintf("prometheusSpec.retention is %q, want at least %s", ret, cfgString(cfg, "minRetention")))
+	}
+	if si, _ := str(r.Properties, spec+"scrapeInterval"); si != cfgString(cfg, "scrapeInterval") {
+		out = append(out, fmt.Sprintf("prometheusSpec.scrapeInterval is %q, want %s", si, cfgString(cfg, "scrapeInterval")))
+	}
+	if n, _ := num(r.Properties, spec+"replicas"); n < cfgNumber(cfg, "minReplicas") {
+		out = append(out, fmt.Sprintf("prometheusSpec.replicas is %v, want at least %v", n, cfgNumber(cfg, "minReplicas")))
+	}
+	if n, _ := num(r.Properties, "values.alertmanager.alertmanagerSpec.replicas"); n < cfgNumber(cfg, "minAlertmanagers") {
+		out = append(out, fmt.Sprintf("alertmanagerSpec.replicas is %v, want at least %v", n, cfgNumber(cfg, "minAlertmanagers")))
+	}
+	return out
+}
+
+func lokiRetention(r policyx.AnalyzerResource, cfg map[string]any) []string {
+	if !chartIs(r, chartLoki) {
+		return nil
+	}
+	var out []string
+	want, _ := promDuration(cfgString(cfg, "retention"))
+	got, _ := str(r.Properties, "values.loki.limits_config.retention_period")
+	if d, ok := promDuration(got); !ok || d < want {
+		out = append(out, fmt.Sprintf("loki.limits_config.retention_period is %q, want at least %s", got, cfgString(cfg, "retention")))
+	}
+	if on, _ := boolean(r.Properties, "values.loki.compactor.retention_enabled"); !on {
+		out = append(out, "loki.compactor.retention_enabled is not true, so retention_period is never applied")
+	}
+	return out
+}
+
+// samplingStrategies is Jaeger's file-based sampling configuration.
+type samplingStrategies struct {
+	ServiceStrategies []struct {
+		Service string  `json:"service"`
+		Type    string  `json:"type"`
+		Param   float64 `json:"param"`
+	} `json:"service_strategies"`
+}
+
+func jaegerSampling(r policyx.AnalyzerResource, cfg map[string]any) []string {
+	data := at(r.Properties, "data")
+	if !data.IsMap() {
+		return nil
+	}
+	doc0 := data.AsMap().Get("strategies.json")
+	if !doc0.IsString() {
+		return nil
+	}
+	raw := doc0.AsString()
+	var doc samplingStrategies
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		return []string{fmt.Sprintf("strategies.json is not a Jaeger sampling document: %v", err)}
+	}
+	var out []string
+	services, _ := cfg["services"].([]any)
+	for _, svc := range services {
+		found := false
+		for _, s := range doc.ServiceStrategies {
+			if s.Service != svc {
+				continue
+			}
+			found = true
+			if s.Type != "probabilistic" || s.Param != 1.0 {
+				out = append(out, fmt.Sprintf("service %s is sampled %s %v, want probabilistic 1.0 (100 %%)", svc, s.Type, s.Param))
+			}
+		}
+		if !found {
+			out = append(out, fmt.Sprintf("service %s has no sampling strategy, so it falls to the default rate; want 100 %%", svc))
+		}
+	}
+	return out
+}
+
+func postgresBackups(r policyx.AnalyzerResource, cfg map[string]any) []string {
+	apiVersion, _ := str(r.Properties, "apiVersion")
+	kind, _ := str(r.Properties, "kind")
+	switch {
+	case apiVersion == "postgresql.cnpg.io/v1" && kind == "Cluster":
+		for _, p := range mapList(r.Properties, "spec.plugins") {
+			name, _ := str(p, "name")
+			archiver, _ := boolean(p, "isWALArchiver")
+			if name == "barman-cloud.cloudnative-pg.io" && archiver {
+				return nil
+			}
+		}
+		return []string{"WAL archiving is off: add spec.plugins {name: barman-cloud.cloudnative-pg.io, isWALArchiver: true}"}
+	case apiVersion == "barmancloud.cnpg.io/v1" && kind == "ObjectStore":
+		want, _ := promDuration(cfgString(cfg, "backupRetention"))
+		got, _ := str(r.Properties, "spec.retentionPolicy")
+		if d, ok := promDuration(got); !ok || d < want {
+			return []string{fmt.Sprintf("spec.retentionPolicy is %q, want at least %s", got, cfgString(cfg, "backupRetention"))}
+		}
+	}
+	return nil
+}
+
+// failoverBudget checks, for each health check, the worst-case time from
+// failure to traffic moving: detection (request interval × failure
+// threshold) plus the TTL resolvers may still serve the old answer.
+func failoverBudget(rs []policyx.AnalyzerResource) []finding {
+	var out []finding
+	for _, hc := range rs {
+		if hc.Type != typeHealthCheck {
+			continue
+		}
+		interval, okI := num(hc.Properties, "requestInterval")
+		threshold, okT := num(hc.Properties, "failureThreshold")
+		if !okI || !okT {
+			out = append(out, finding{hc.URN, "health check must set requestInterval and failureThreshold"})
+			continue
+		}
+		for _, rec := range rs {
+			if rec.Type != typeRecord || !slices.Contains(rec.PropertyDependencies["healthCheckId"], hc.URN) {
+				continue
+			}
+			ttl, _ := num(rec.Properties, "ttl")
+			total := interval*threshold + ttl
+			if total > defaultFailoverBudgetSeconds {
+				out = append(out, finding{rec.URN, fmt.Sprintf(
+					"failover takes up to %v s (request interval %v s × failure threshold %v + TTL %v s), over the %d s budget",
+					total, interval, threshold, ttl, defaultFailoverBudgetSeconds)})
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,252 @@
+package tests
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tars-platform/infra/policy/rules"
+)
+
+// fixture builds a policy resource from plain inputs (resource.MakeSecret
+// values stay secret).
+func fixture(typ, name string, props map[string]any) policyx.AnalyzerResource {
+	return policyx.AnalyzerResource{
+		Type: typ, Name: name, URN: "urn:pulumi:test::tars::" + typ + "::" + name,
+		Properties: resource.FromResourcePropertyMap(resource.NewPropertyMapFromMap(props)),
+	}
+}
+
+func dependsOn(r policyx.AnalyzerResource, input string, on policyx.AnalyzerResource) policyx.AnalyzerResource {
+	if r.PropertyDependencies == nil {
+		r.PropertyDependencies = map[string][]string{}
+	}
+	r.PropertyDependencies[input] = append(r.PropertyDependencies[input], on.URN)
+	return r
+}
+
+func secret(s string) resource.PropertyValue { return resource.MakeSecret(resource.NewStringProperty(s)) }
+
+// evaluate runs the whole pack and keeps the results of one policy.
+func evaluate(t *testing.T, policy string, rs ...policyx.AnalyzerResource) []rules.Violation {
+	t.Helper()
+	pack, err := rules.Pack()
+	require.NoError(t, err)
+	all, err := rules.Evaluate(context.Background(), pack, rs)
+	require.NoError(t, err)
+	var out []rules.Violation
+	for _, v := range all {
+		if v.Policy == policy {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func container(name string, nonRoot bool, withLimits bool) map[string]any {
+	c := map[string]any{"name": name, "image": "redis:7.4.2",
+		"resources": map[string]any{"requests": map[string]any{"cpu": "250m", "memory": "2Gi"}}}
+	if withLimits {
+		c["resources"].(map[string]any)["limits"] = map[string]any{"cpu": "1", "memory": "2Gi"}
+	}
+	if nonRoot {
+		c["securityContext"] = map[string]any{"runAsNonRoot": true}
+	}
+	return c
+}
+
+func statefulSet(name string, c map[string]any) policyx.AnalyzerResource {
+	return fixture("kubernetes:apps/v1:StatefulSet", name, map[string]any{
+		"metadata": map[string]any{"name": name, "namespace": "tars-data"},
+		"spec": map[string]any{"template": map[string]any{
+			"metadata": map[string]any{"labels": map[string]any{"app": name}},
+			"spec":     map[string]any{"containers": []any{c}},
+		}},
+	})
+}
+
+func pdb(ns string, sel map[string]any) policyx.AnalyzerResource {
+	return fixture("kubernetes:policy/v1:PodDisruptionBudget", "pdb-"+ns, map[string]any{
+		"metadata": map[string]any{"namespace": ns},
+		"spec":     map[string]any{"maxUnavailable": 1, "selector": map[string]any{"matchLabels": sel}},
+	})
+}
+
+func bucketSet(kms, versioned, blocked, tls bool) []policyx.AnalyzerResource {
+	b := fixture("aws:s3/bucketV2:BucketV2", "wal", map[string]any{})
+	alg := "AES256"
+	if kms {
+		alg = "aws:kms"
+	}
+	status := "Suspended"
+	if versioned {
+		status = "Enabled"
+	}
+	effect := "Allow"
+	if tls {
+		effect = "Deny"
+	}
+	return []policyx.AnalyzerResource{b,
+		dependsOn(fixture("aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "wal", map[string]any{
+			"rules": []any{map[string]any{"applyServerSideEncryptionByDefault": map[string]any{"sseAlgorithm": alg}}}}), "bucket", b),
+		dependsOn(fixture("aws:s3/bucketVersioningV2:BucketVersioningV2", "wal", map[string]any{
+			"versioningConfiguration": map[string]any{"status": status}}), "bucket", b),
+		dependsOn(fixture("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "wal", map[string]any{
+			"blockPublicAcls": true, "blockPublicPolicy": true, "ignorePublicAcls": true, "restrictPublicBuckets": blocked}), "bucket", b),
+		dependsOn(fixture("aws:s3/bucketPolicy:BucketPolicy", "wal", map[string]any{
+			"policy": `{"Statement":[{"Effect":"` + effect + `","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::wal/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`}), "bucket", b),
+	}
+}
+
+func prometheusRelease(retention, scrape string, replicas, alertmanagers int) policyx.AnalyzerResource {
+	return fixture("kubernetes:helm.sh/v3:Release", "kps", map[string]any{
+		"chart": "kube-prometheus-stack",
+		"values": map[string]any{
+			"prometheus":   map[string]any{"prometheusSpec": map[string]any{"retention": retention, "scrapeInterval": scrape, "replicas": replicas}},
+			"alertmanager": map[string]any{"alertmanagerSpec": map[string]any{"replicas": alertmanagers}},
+		},
+	})
+}
+
+func healthCheckWithRecord(interval, threshold, ttl int) []policyx.AnalyzerResource {
+	hc := fixture("aws:route53/healthCheck:HealthCheck", "east", map[string]any{"requestInterval": interval, "failureThreshold": threshold, "type": "HTTPS"})
+	rec := dependsOn(fixture("aws:route53/record:Record", "api-east", map[string]any{"ttl": ttl}), "healthCheckId", hc)
+	return []policyx.AnalyzerResource{hc, rec}
+}
+
+func TestPolicyRulesFailAndPass(t *testing.T) {
+	eks := func(secrets bool, logs []any) policyx.AnalyzerResource {
+		enc := map[string]any{"resources": []any{"secrets"}, "provider": map[string]any{"keyArn": "arn:aws:kms:us-east-1:1:key/k"}}
+		if !secrets {
+			enc = map[string]any{"resources": []any{}}
+		}
+		return fixture("aws:eks/cluster:Cluster", "eks", map[string]any{"encryptionConfig": enc, "enabledClusterLogTypes": logs})
+	}
+	allLogs := []any{"api", "audit", "authenticator"}
+	trust := func(cond string) policyx.AnalyzerResource {
+		return fixture("aws:iam/role:Role", "irsa", map[string]any{"assumeRolePolicy": `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":` + cond + `}]}`})
+	}
+	iss := "oidc.eks.us-east-1.amazonaws.com/id/X"
+	samplingCM := func(param string) policyx.AnalyzerResource {
+		return fixture("kubernetes:core/v1:ConfigMap", "sampling", map[string]any{"data": map[string]any{"strategies.json": `{"service_strategies":[{"service":"tars-backend","type":"probabilistic","param":` + param + `},{"service":"tars-rag-service","type":"probabilistic","param":1.0}],"default_strategy":{"type":"probabilistic","param":0.1}}`}})
+	}
+	cnpg := func(archiver bool) policyx.AnalyzerResource {
+		return fixture("kubernetes:apiextensions.k8s.io:CustomResource", "pg", map[string]any{"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+			"spec": map[string]any{"plugins": []any{map[string]any{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": archiver}}}})
+	}
+	objectStore := func(retention string) policyx.AnalyzerResource {
+		return fixture("kubernetes:apiextensions.k8s.io:CustomResource", "store", map[string]any{"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore", "spec": map[string]any{"retentionPolicy": retention}})
+	}
+	loki := func(retention string, enabled bool) policyx.AnalyzerResource {
+		return fixture("kubernetes:helm.sh/v3:Release", "loki", map[string]any{"chart": "loki", "values": map[string]any{"loki": map[string]any{
+			"limits_config": map[string]any{"retention_period": retention}, "compactor": map[string]any{"retention_enabled": enabled}}}})
+	}
+	cases := []struct {
+		policy string
+		fail   []policyx.AnalyzerResource
+		want   string
+		pass   []policyx.AnalyzerResource
+	}{
+		{"eks-secrets-encrypted", []policyx.AnalyzerResource{eks(false, allLogs)}, "Kubernetes Secrets are not envelope-encrypted", []policyx.AnalyzerResource{eks(true, allLogs)}},
+		{"eks-control-plane-logging", []policyx.AnalyzerResource{eks(true, []any{"api"})}, "control-plane logs [audit authenticator] are off", []policyx.AnalyzerResource{eks(true, allLogs)}},
+		{"kms-key-rotation", []policyx.AnalyzerResource{fixture("aws:kms/key:Key", "k", map[string]any{"enableKeyRotation": false})}, "enableKeyRotation is not true",
+			[]policyx.AnalyzerResource{fixture("aws:kms/key:Key", "k", map[string]any{"enableKeyRotation": true})}},
+		{"iam-no-wildcard-admin", []policyx.AnalyzerResource{fixture("aws:iam/rolePolicy:RolePolicy", "p", map[string]any{"policy": `{"Statement":[{"Sid":"God","Effect":"Allow","Action":"*","Resource":"*"}]}`})},
+			"policy statement God allows action * on resource *",
+			[]policyx.AnalyzerResource{fixture("aws:iam/rolePolicy:RolePolicy", "p", map[string]any{"policy": `{"Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::b/*"}]}`})}},
+		{"irsa-trust-one-service-account", []policyx.AnalyzerResource{trust(`{"StringLike":{"` + iss + `:sub":"system:serviceaccount:*:*"}}`)}, "uses StringLike; only StringEquals scopes it",
+			[]policyx.AnalyzerResource{trust(`{"StringEquals":{"` + iss + `:sub":"system:serviceaccount:monitoring:thanos","` + iss + `:aud":"sts.amazonaws.com"}}`)}},
+		{"no-plaintext-secrets", []policyx.AnalyzerResource{fixture("kubernetes:core/v1:Secret", "am", map[string]any{"stringData": map[string]any{"slack": "https://hooks.slack.com/services/T0/B0/x"}})},
+			"Secret stringData is not a Pulumi secret",
+			[]policyx.AnalyzerResource{fixture("kubernetes:core/v1:Secret", "am", map[string]any{"stringData": resource.MakeSecret(resource.NewObjectProperty(resource.NewPropertyMapFromMap(map[string]any{"slack": "https://hooks.slack.com/services/T0/B0/x"})))})}},
+		{"no-plaintext-secrets", []policyx.AnalyzerResource{fixture("kubernetes:helm.sh/v3:Release", "redis", map[string]any{"values": map[string]any{"auth": map[string]any{"password": "hunter2", "existingSecretName": "redis"}}})},
+			"values.auth.password holds a credential in plain text",
+			[]policyx.AnalyzerResource{fixture("kubernetes:helm.sh/v3:Release", "redis", map[string]any{"values": map[string]any{"auth": map[string]any{"password": secret("hunter2"), "existingSecretName": "redis"}}})}},
+		{"workload-resources-and-non-root", []policyx.AnalyzerResource{statefulSet("redis", container("redis", false, false))},
+			"container redis has no resources.limits.cpu",
+			[]policyx.AnalyzerResource{statefulSet("redis", container("redis", true, true))}},
+		{"workload-resources-and-non-root", []policyx.AnalyzerResource{statefulSet("redis", container("redis", false, true))},
+			"container redis may run as root", []policyx.AnalyzerResource{statefulSet("redis", container("redis", true, true))}},
+		{"statefulset-has-pdb", []policyx.AnalyzerResource{statefulSet("redis", container("redis", true, true)), pdb("default", map[string]any{"app": "redis"})},
+			"StatefulSet redis in namespace tars-data has no PodDisruptionBudget",
+			[]policyx.AnalyzerResource{statefulSet("redis", container("redis", true, true)), pdb("tars-data", map[string]any{"app": "redis"})}},
+		{"s3-bucket-baseline", bucketSet(false, true, true, true), "bucket wal is not encrypted with a KMS key", bucketSet(true, true, true, true)},
+		{"s3-bucket-baseline", bucketSet(true, false, true, true), "bucket wal is not versioned", bucketSet(true, true, true, true)},
+		{"s3-bucket-baseline", bucketSet(true, true, false, true), "bucket wal does not block all public access", bucketSet(true, true, true, true)},
+		{"s3-bucket-baseline", bucketSet(true, true, true, false), "bucket wal has no bucket policy denying requests without TLS", bucketSet(true, true, true, true)},
+		{"prometheus-retention-and-ha", []policyx.AnalyzerResource{prometheusRelease("15d", "15s", 2, 3)}, `prometheusSpec.retention is "15d", want at least 30d`,
+			[]policyx.AnalyzerResource{prometheusRelease("30d", "15s", 2, 3)}},
+		{"prometheus-retention-and-ha", []policyx.AnalyzerResource{prometheusRelease("30d", "30s", 1, 1)}, "prometheusSpec.replicas is 1, want at least 2",
+			[]policyx.AnalyzerResource{prometheusRelease("90d", "15s", 3, 3)}},
+		{"loki-retention", []policyx.AnalyzerResource{loki("168h", true)}, `retention_period is "168h", want at least 720h`, []policyx.AnalyzerResource{loki("720h", true)}},
+		{"loki-retention", []policyx.AnalyzerResource{loki("720h", false)}, "compactor.retention_enabled is not true", []policyx.AnalyzerResource{loki("720h", true)}},
+		{"jaeger-production-sampling", []policyx.AnalyzerResource{samplingCM("0.5")}, "service tars-backend is sampled probabilistic 0.5, want probabilistic 1.0",
+			[]policyx.AnalyzerResource{samplingCM("1.0")}},
+		{"postgres-wal-archiving-and-backups", []policyx.AnalyzerResource{cnpg(false)}, "WAL archiving is off", []policyx.AnalyzerResource{cnpg(true)}},
+		{"postgres-wal-archiving-and-backups", []policyx.AnalyzerResource{objectStore("7d")}, `spec.retentionPolicy is "7d", want at least 30d`, []policyx.AnalyzerResource{objectStore("30d")}},
+		{"route53-failover-budget", healthCheckWithRecord(30, 3, 60), "failover takes up to 150 s (request interval 30 s × failure threshold 3 + TTL 60 s), over the 90 s budget",
+			healthCheckWithRecord(10, 3, 60)},
+		{"region-stack-complete", []policyx.AnalyzerResource{fixture("aws:eks/cluster:Cluster", "eks", map[string]any{})}, "the stack lacks the region cluster component (tars:cluster:Cluster)", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.policy, func(t *testing.T) {
+			got := evaluate(t, tc.policy, tc.fail...)
+			require.NotEmpty(t, got, "the failing case passed")
+			var msgs []string
+			for _, v := range got {
+				msgs = append(msgs, v.Message)
+			}
+			assert.Contains(t, strings.Join(msgs, "\n"), tc.want)
+			if tc.pass != nil {
+				assert.Empty(t, evaluate(t, tc.policy, tc.pass...), "the passing case failed")
+			}
+		})
+	}
+}
+
+// TestPolicyBothStacksPass: the real stacks pass every mandatory policy.
+func TestPolicyBothStacksPass(t *testing.T) {
+	pack, err := rules.Pack()
+	require.NoError(t, err)
+	for _, stack := range Stacks {
+		g := mustRun(t, stack)
+		vs, err := rules.Evaluate(context.Background(), pack, g.PolicyResources())
+		require.NoError(t, err)
+		for _, v := range vs {
+			assert.NotEqual(t, policyx.EnforcementLevelMandatory, v.Level, "%s: %s", stack, v)
+		}
+	}
+}
+
+// TestPolicyCatchesALoosenedRealStack changes one setting of the real
+// us-east graph at a time and expects the matching policy to fail.
+func TestPolicyCatchesALoosenedRealStack(t *testing.T) {
+	loosen := []struct {
+		typ, name, path string
+		value           any
+		policy, want    string
+	}{
+		{"aws:kms/key:Key", "us-east-secrets", "enableKeyRotation", false, "kms-key-rotation", "enableKeyRotation is not true"},
+		{"aws:eks/cluster:Cluster", "us-east-eks", "enabledClusterLogTypes", []any{"api"}, "eks-control-plane-logging", "control-plane logs [audit authenticator] are off"},
+	}
+	for _, l := range loosen {
+		t.Run(l.policy, func(t *testing.T) {
+			g := mustRun(t, "us-east")
+			r := one(t, g, l.typ, l.name)
+			r.Inputs[resource.PropertyKey(l.path)] = resource.NewPropertyValue(l.value)
+			for i := range g.Resources {
+				if g.Resources[i].URN == r.URN {
+					g.Resources[i] = r
+				}
+			}
+			vs := evaluate(t, l.policy, g.PolicyResources()...)
+			require.Len(t, vs, 1)
+			assert.Equal(t, r.URN, vs[0].URN)
+			assert.Contains(t, vs[0].Message, l.want)
+		})
+	}
+}
