@@ -29,7 +29,9 @@ func dependsOn(r policyx.AnalyzerResource, input string, on policyx.AnalyzerReso
 	return r
 }
 
-func secret(s string) resource.PropertyValue { return resource.MakeSecret(resource.NewStringProperty(s)) }
+func secret(s string) resource.PropertyValue {
+	return resource.MakeSecret(resource.NewStringProperty(s))
+}
 
 // evaluate runs the whole pack and keeps the results of one policy.
 func evaluate(t *testing.T, policy string, rs ...policyx.AnalyzerResource) []rules.Violation {
