@@ -3,11 +3,15 @@
 //	tarsctl plan --stack us-east [--format text|json] [--out DIR]
 //
 // plan runs the Pulumi program offline, under mocks, with the stack's real
-// config (no cloud credentials, no Pulumi CLI), and prints what `pulumi up`
-// would register.
+// config (no cloud credentials, no Pulumi CLI), prints what `pulumi up`
+// would register and the policy pack's results, and exits non-zero on a
+// mandatory policy violation.
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +19,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+	"github.com/tars-platform/infra/policy/rules"
 	"github.com/tars-platform/infra/tests/harness"
 )
 
@@ -74,19 +80,56 @@ func plan(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *out == "" {
-		return render(g, *format, stdout)
+	pack, err := rules.Pack()
+	if err != nil {
+		return fmt.Errorf("policy pack: %w", err)
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	violations, err := rules.Evaluate(context.Background(), pack, g.PolicyResources())
+	if err != nil {
 		return err
 	}
-	ext := map[string]string{"text": "txt", "json": "json"}[*format]
-	path := filepath.Join(*out, *stack+"."+ext)
+	p := planResult{graph: g, policies: len(pack.Policies()), violations: violations}
+	if err := p.write(*format, *out, *stack, stdout); err != nil {
+		return err
+	}
+	if n := p.mandatory(); n > 0 {
+		return fmt.Errorf("plan %s: %d mandatory policy violation(s)", *stack, n)
+	}
+	return nil
+}
+
+// planResult is a plan and its policy results.
+type planResult struct {
+	graph      *harness.Graph
+	policies   int
+	violations []rules.Violation
+}
+
+func (p planResult) mandatory() int {
+	n := 0
+	for _, v := range p.violations {
+		if v.Level == policyx.EnforcementLevelMandatory {
+			n++
+		}
+	}
+	return n
+}
+
+func (p planResult) write(format, out, stack string, stdout io.Writer) error {
+	g := p.graph
+	if out == "" {
+		return p.render(format, stdout)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	ext := map[string]string{"text": "txt", "json": "json"}[format]
+	path := filepath.Join(out, stack+"."+ext)
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := render(g, *format, f); err != nil {
+	if err := p.render(format, f); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -97,9 +140,37 @@ func plan(args []string, stdout io.Writer) error {
 	return err
 }
 
-func render(g *harness.Graph, format string, w io.Writer) error {
+// jsonPlan is the graph plus the policy results.
+type jsonPlan struct {
+	harness.JSONPlan
+	Violations []jsonViolation `json:"violations"`
+}
+
+type jsonViolation struct {
+	Policy  string `json:"policy"`
+	Level   string `json:"level"`
+	URN     string `json:"urn"`
+	Message string `json:"message"`
+}
+
+func (p planResult) render(format string, w io.Writer) error {
 	if format == "json" {
-		return g.WriteJSON(w)
+		out := jsonPlan{JSONPlan: p.graph.JSON(), Violations: []jsonViolation{}}
+		for _, v := range p.violations {
+			out.Violations = append(out.Violations, jsonViolation{v.Policy, rules.LevelName(v.Level), v.URN, v.Message})
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
 	}
-	return g.WriteText(w)
+	var b bytes.Buffer
+	if err := p.graph.WriteText(&b); err != nil {
+		return err
+	}
+	fmt.Fprintf(&b, "\nPolicies: %d checked, %d violation(s), %d mandatory\n", p.policies, len(p.violations), p.mandatory())
+	for _, v := range p.violations {
+		fmt.Fprintf(&b, "  %s\n", v)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
 }
