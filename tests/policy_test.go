@@ -137,11 +137,11 @@ func TestPolicyRulesFailAndPass(t *testing.T) {
 		return fixture("kubernetes:core/v1:ConfigMap", "sampling", map[string]any{"data": map[string]any{"strategies.json": `{"service_strategies":[{"service":"tars-backend","type":"probabilistic","param":` + param + `},{"service":"tars-rag-service","type":"probabilistic","param":1.0}],"default_strategy":{"type":"probabilistic","param":0.1}}`}})
 	}
 	cnpg := func(archiver bool) policyx.AnalyzerResource {
-		return fixture("kubernetes:apiextensions.k8s.io:CustomResource", "pg", map[string]any{"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
+		return fixture("kubernetes:postgresql.cnpg.io/v1:Cluster", "pg", map[string]any{"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
 			"spec": map[string]any{"plugins": []any{map[string]any{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": archiver}}}})
 	}
 	objectStore := func(retention string) policyx.AnalyzerResource {
-		return fixture("kubernetes:apiextensions.k8s.io:CustomResource", "store", map[string]any{"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore", "spec": map[string]any{"retentionPolicy": retention}})
+		return fixture("kubernetes:barmancloud.cnpg.io/v1:ObjectStore", "store", map[string]any{"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore", "spec": map[string]any{"retentionPolicy": retention}})
 	}
 	loki := func(retention string, enabled bool) policyx.AnalyzerResource {
 		return fixture("kubernetes:helm.sh/v3:Release", "loki", map[string]any{"chart": "loki", "values": map[string]any{"loki": map[string]any{

@@ -43,3 +43,36 @@ func Addon(kubernetesMinor, addon string) (string, bool) {
 	v, ok := EKSAddons[kubernetesMinor][addon]
 	return v, ok
 }
+
+// Chart is a Helm chart the platform installs, pinned with the version of
+// the application (operator) it runs.
+type Chart struct {
+	Name       string // chart name in its repository
+	Repository string // Helm repository URL
+	Version    string // chart version, exact
+	AppVersion string // the chart's appVersion: the operator release it deploys
+}
+
+// Charts pinned for the platform. Source: each chart's Chart.yaml
+// (version/appVersion) at the tag named; the pairs are the ones
+// ../shared/DESIGN.md lists. The conformance tier installs the CRDs of the
+// operator at AppVersion from the operator's own Go module and fails if the
+// module's declared version drifts from AppVersion.
+var (
+	// kube-prometheus-stack 88.x runs prometheus-operator v0.93.1.
+	KubePrometheusStack = Chart{Name: "kube-prometheus-stack", Repository: "https://prometheus-community.github.io/helm-charts", Version: "88.0.0", AppVersion: "0.93.1"}
+	// cloudnative-pg 0.29.x runs the CloudNativePG operator 1.30.0.
+	CloudNativePG = Chart{Name: "cloudnative-pg", Repository: "https://cloudnative-pg.github.io/charts", Version: "0.29.0", AppVersion: "1.30.0"}
+	// plugin-barman-cloud 0.7.x runs the Barman Cloud CNPG-I plugin v0.13.0.
+	PluginBarmanCloud = Chart{Name: "plugin-barman-cloud", Repository: "https://cloudnative-pg.github.io/charts", Version: "0.7.0", AppVersion: "0.13.0"}
+	// vertical-pod-autoscaler (upstream kubernetes/autoscaler chart) 0.11.x runs VPA 1.7.1.
+	VerticalPodAutoscaler = Chart{Name: "vertical-pod-autoscaler", Repository: "https://kubernetes.github.io/autoscaler", Version: "0.11.0", AppVersion: "1.7.1"}
+)
+
+// Conformance-tier servers: built from source at these versions (tools/kubeserver).
+const (
+	// KubeAPIServer is k8s.io/kubernetes at the minor of KubernetesDefault.
+	KubeAPIServer = "v1.34.2"
+	// Etcd is go.etcd.io/etcd/server/v3; v3.5 is what Kubernetes 1.34 supports.
+	Etcd = "v3.5.21"
+)

@@ -15,8 +15,10 @@ import (
 // monitoring and data components install these; the rules pin down the
 // settings they must carry (seed 000 "Monitoring Infrastructure", seed 003).
 const (
-	typeHelmRelease    = "kubernetes:helm.sh/v3:Release"
-	typeCustomResource = "kubernetes:apiextensions.k8s.io:CustomResource"
+	typeHelmRelease = "kubernetes:helm.sh/v3:Release"
+	// Custom resources carry their apiVersion and kind in the type token.
+	typeCNPGCluster    = "kubernetes:postgresql.cnpg.io/v1:Cluster"
+	typeBarmanObjStore = "kubernetes:barmancloud.cnpg.io/v1:ObjectStore"
 	typeConfigMap      = "kubernetes:core/v1:ConfigMap"
 	typeHealthCheck    = "aws:route53/healthCheck:HealthCheck"
 	typeRecord         = "aws:route53/record:Record"
@@ -72,7 +74,7 @@ func platformPolicies() []policyx.Policy {
 		resourcePolicy("postgres-wal-archiving-and-backups",
 			"CloudNativePG clusters archive WAL through the Barman Cloud plugin and its object store keeps backups 30 days.",
 			mandatory, schema(map[string]map[string]any{"backupRetention": {"type": "string", "default": defaultBackupRetention}}),
-			[]string{typeCustomResource}, postgresBackups),
+			[]string{typeCNPGCluster, typeBarmanObjStore}, postgresBackups),
 		stackPolicy("route53-failover-budget",
 			"Route 53 failover (request interval × failure threshold + record TTL) fits the 90 s budget of seed 003.",
 			mandatory, failoverBudget),
@@ -195,10 +197,8 @@ func jaegerSampling(r policyx.AnalyzerResource, cfg map[string]any) []string {
 }
 
 func postgresBackups(r policyx.AnalyzerResource, cfg map[string]any) []string {
-	apiVersion, _ := str(r.Properties, "apiVersion")
-	kind, _ := str(r.Properties, "kind")
-	switch {
-	case apiVersion == "postgresql.cnpg.io/v1" && kind == "Cluster":
+	switch r.Type {
+	case typeCNPGCluster:
 		for _, p := range mapList(r.Properties, "spec.plugins") {
 			name, _ := str(p, "name")
 			archiver, _ := boolean(p, "isWALArchiver")
@@ -207,7 +207,7 @@ func postgresBackups(r policyx.AnalyzerResource, cfg map[string]any) []string {
 			}
 		}
 		return []string{"WAL archiving is off: add spec.plugins {name: barman-cloud.cloudnative-pg.io, isWALArchiver: true}"}
-	case apiVersion == "barmancloud.cnpg.io/v1" && kind == "ObjectStore":
+	case typeBarmanObjStore:
 		want, _ := promDuration(cfgString(cfg, "backupRetention"))
 		got, _ := str(r.Properties, "spec.retentionPolicy")
 		if d, ok := promDuration(got); !ok || d < want {
