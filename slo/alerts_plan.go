@@ -51,7 +51,7 @@ func planGroups() []Group {
 				Severity: P0, Team: "sre", Runbook: "service-down", Dashboard: "tars-overview",
 				Summary: "Service {{ $labels.instance }} is down", Description: "Service has been down for 2 minutes",
 				Source: "000 ServiceDown",
-				Firing:  Gauge(`up{job="tars",instance="orchestration-agent:8080"}`, 0), Healthy: Gauge(`up{job="tars",instance="orchestration-agent:8080"}`, 1),
+				Firing: Gauge(`up{job="tars",instance="orchestration-agent:8080"}`, 0), Healthy: Gauge(`up{job="tars",instance="orchestration-agent:8080"}`, 1),
 			},
 			{
 				Name: "AvailabilityBelowSLO", Query: `avg(avg_over_time(up{job="tars"}[30d])) * 100`, Op: Below, Threshold: 99.9, For: 5 * time.Minute,
@@ -61,7 +61,7 @@ func planGroups() []Group {
 				Firing: Join(Gauge(`up{job="tars",instance="a"}`, 1), Fixture{`up{job="tars",instance="b"} 1x170 0x10`}), Healthy: Gauge(`up{job="tars",instance="a"}`, 1),
 			},
 			{
-				Name: "AvailabilityCritical", Query: `avg(avg_over_time(up{job="tars"}[30d])) * 100`, Op: Below, Threshold: 99.5, For: 5 * time.Minute,
+				Name: "AvailabilityCritical", Query: `avg(avg_over_time(up{job="tars"}[30d])) * 100`, Op: Below, Threshold: 99.5, For: 3 * time.Minute,
 				Severity: P0, Team: "sre", SLO: "availability", Runbook: "service-down", Dashboard: "tars-overview",
 				Summary: "30-day availability {{ $value | humanize }}% is below 99.5%", Description: "Availability over 30 days is below 99.5%: executive notification",
 				Source: "000 Availability SLO breach < 99.5% (P0)",
@@ -162,7 +162,7 @@ func planGroups() []Group {
 				Firing: Gauge(`jaeger_trace_coverage_ratio{service="tars-orchestration-agent"}`, 0.85), Healthy: Gauge(`jaeger_trace_coverage_ratio{service="tars-orchestration-agent"}`, 0.97),
 			},
 			{
-				Name: "CriticalTraceCoverage", Query: `min(jaeger_trace_coverage_ratio) * 100`, Op: Below, Threshold: 80, For: 30 * time.Minute,
+				Name: "CriticalTraceCoverage", Query: `min(jaeger_trace_coverage_ratio) * 100`, Op: Below, Threshold: 80, For: 20 * time.Minute,
 				Severity: P2, Team: "sre", SLO: "trace-coverage", Runbook: "low-trace-coverage", Dashboard: "tars-tracing",
 				Summary: "Trace coverage: {{ $value | humanize }}%", Description: "Distributed trace coverage below 80%: critical traces missing",
 				Source: "000 Tracing SLO breach < 80% (P2)",

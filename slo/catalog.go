@@ -116,4 +116,8 @@ type SLO struct {
 	Breaches  []Breach
 	Dashboard string
 	Team      string
+	// Burn builds series on which the SLI's error ratio is errorRatio
+	// (ratio SLOs only): the burn-rate tests run it at 15× and 0.9× the
+	// error budget.
+	Burn func(errorRatio float64) Fixture
 }

@@ -90,3 +90,27 @@ func Latency(name, sel string, seconds, perSecond float64) Fixture {
 	f = append(f, Counter(name+"_sum"+lbl(""), perSecond*seconds)...)
 	return f
 }
+
+// SlowShare is a histogram where a share of observations (slow) take slow
+// seconds and the rest fast seconds, at perSecond in total.
+func SlowShare(name, sel string, fast, slowSeconds, slow, perSecond float64) Fixture {
+	a := Latency(name, sel, fast, perSecond*(1-slow))
+	b := Latency(name, sel, slowSeconds, perSecond*slow)
+	// Same series in both: add the per-minute increments.
+	out := make(Fixture, len(a))
+	for i := range a {
+		out[i] = sumRamps(a[i], b[i])
+	}
+	return out
+}
+
+// sumRamps adds two "series start+stepxN" lines of the same series.
+func sumRamps(a, b string) string {
+	sa := strings.LastIndex(a, " ")
+	sb := strings.LastIndex(b, " ")
+	var s1, d1, s2, d2 float64
+	var n int
+	fmt.Sscanf(strings.ReplaceAll(a[sa+1:], "+", " "), "%g %gx%d", &s1, &d1, &n)
+	fmt.Sscanf(strings.ReplaceAll(b[sb+1:], "+", " "), "%g %gx%d", &s2, &d2, &n)
+	return fmt.Sprintf("%s %s+%sx%d", a[:sa], num(s1+s2), num(d1+d2), fixtureSamples)
+}

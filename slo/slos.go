@@ -24,6 +24,9 @@ var SLOs = []SLO{
 		Ratio:       &RatioSLI{Errors: `1 - avg(avg_over_time(up{job="tars"}[{{.window}}]))`, Metric: `up{job="tars"}`},
 		Breaches:    []Breach{{99.9, P1, "AvailabilityBelowSLO"}, {99.5, P0, "AvailabilityCritical"}},
 		Dashboard:   "tars-overview", Team: "sre",
+		// up is 0 or 1 per target; a fractional gauge stands for the share of
+		// failed health checks so any error ratio can be expressed exactly.
+		Burn: func(r float64) Fixture { return Gauge(`up{job="tars",instance="a"}`, 1-r) },
 	},
 	{
 		Name: "api-latency-p95", Title: "API latency p95", Target: 100, Unit: "ms", Good: Below, Objective: 95,
@@ -31,6 +34,7 @@ var SLOs = []SLO{
 		Ratio:       eventsOver(httpLatency, "0.1"),
 		Breaches:    []Breach{{150, P2, "HighAPILatency"}, {200, P1, "CriticalAPILatency"}},
 		Dashboard:   "tars-overview", Team: "sre",
+		Burn: func(r float64) Fixture { return SlowShare(httpLatency, `job="tars"`, 0.04, 0.4, r, 20) },
 	},
 	{
 		Name: "api-latency-p99", Title: "API latency p99", Target: 250, Unit: "ms", Good: Below, Objective: 99,
@@ -38,6 +42,7 @@ var SLOs = []SLO{
 		Ratio:       eventsOver(httpLatency, "0.25"),
 		Breaches:    []Breach{{500, P1, "CriticalAPILatencyP99"}},
 		Dashboard:   "tars-overview", Team: "sre",
+		Burn: func(r float64) Fixture { return SlowShare(httpLatency, `job="tars"`, 0.04, 0.9, r, 20) },
 	},
 	{
 		Name: "error-rate", Title: "5xx error rate", Target: 1, Unit: "%", Good: Below, Objective: 99,
@@ -45,6 +50,9 @@ var SLOs = []SLO{
 		Ratio:       &RatioSLI{Errors: `sum(rate(http_requests_total{status=~"5.."}[{{.window}}]))`, Total: `sum(rate(http_requests_total[{{.window}}]))`, Metric: httpRequests},
 		Breaches:    []Breach{{1, P2, "ElevatedErrorRate"}, {5, P1, "HighErrorRate"}, {10, P0, "CriticalErrorRate"}},
 		Dashboard:   "tars-overview", Team: "sre",
+		Burn: func(r float64) Fixture {
+			return Join(Counter(`http_requests_total{status="500"}`, 20*r), Counter(`http_requests_total{status="200"}`, 20*(1-r)))
+		},
 	},
 	{
 		Name: "database-latency-p95", Title: "Database query p95", Target: 100, Unit: "ms", Good: Below, Objective: 95,
@@ -52,6 +60,7 @@ var SLOs = []SLO{
 		Ratio:       eventsOver(pgQueryLatency, "0.1"),
 		Breaches:    []Breach{{150, P2, "SlowDatabaseQueries"}},
 		Dashboard:   "tars-database", Team: "sre",
+		Burn: func(r float64) Fixture { return SlowShare(pgQueryLatency, "", 0.02, 0.4, r, 20) },
 	},
 	{
 		Name: "database-pool", Title: "Database connection pool", Target: 80, Unit: "%", Good: Below,
@@ -71,6 +80,9 @@ var SLOs = []SLO{
 		Ratio:       &RatioSLI{Errors: `sum(rate(websocket_reconnection_failures_total[{{.window}}]))`, Total: `sum(rate(websocket_reconnection_attempts_total[{{.window}}]))`, Metric: "websocket_reconnection_attempts_total"},
 		Breaches:    []Breach{{10, P1, "WebSocketReconnectionFailures"}},
 		Dashboard:   "tars-overview", Team: "sre",
+		Burn: func(r float64) Fixture {
+			return Ratio(`websocket_reconnection_failures_total`, `websocket_reconnection_attempts_total`, r, 5)
+		},
 	},
 	{
 		Name: "grafana-load", Title: "Grafana dashboard load p95", Target: 5, Unit: "s", Good: Below, Objective: 95,
@@ -78,6 +90,7 @@ var SLOs = []SLO{
 		Ratio:       eventsOver(grafanaLoad, "5"),
 		Breaches:    []Breach{{8, P3, "SlowGrafanaDashboard"}, {15, P2, "VerySlowGrafanaDashboard"}},
 		Dashboard:   "tars-overview", Team: "sre",
+		Burn: func(r float64) Fixture { return SlowShare(grafanaLoad, "", 1, 9, r, 5) },
 	},
 	{
 		Name: "trace-coverage", Title: "Trace coverage", Target: 95, Unit: "%", Good: Above, Objective: 95,
@@ -85,6 +98,9 @@ var SLOs = []SLO{
 		Ratio:       &RatioSLI{Errors: `1 - min(avg_over_time(jaeger_trace_coverage_ratio[{{.window}}]))`, Metric: "jaeger_trace_coverage_ratio"},
 		Breaches:    []Breach{{90, P3, "LowTraceCoverage"}, {80, P2, "CriticalTraceCoverage"}},
 		Dashboard:   "tars-tracing", Team: "sre",
+		Burn: func(r float64) Fixture {
+			return Gauge(`jaeger_trace_coverage_ratio{service="tars-orchestration-agent"}`, 1-r)
+		},
 	},
 	{
 		Name: "ppo-memory", Title: "PPO agent memory", Target: 2, Unit: "GB", Good: Below,
