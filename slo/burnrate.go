@@ -165,11 +165,12 @@ func RuleGroups() []rulefmt.RuleGroup {
 	return out
 }
 
-// AllRuleGroups is the whole rule set: catalog groups then burn-rate groups.
+// AllRuleGroups is the whole rule set: catalog groups, the dashboards'
+// recording rules, then the burn-rate groups.
 func AllRuleGroups(ctx context.Context) ([]rulefmt.RuleGroup, error) {
 	burn, err := BurnRateGroups(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return append(RuleGroups(), burn...), nil
+	return append(append(RuleGroups(), DashboardRecordings()), burn...), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/internal/check"
 )
@@ -22,6 +23,12 @@ const (
 	KeyAwsRegion = "aws:region"
 	KeyTopology  = "tars:topology"
 	KeyCluster   = "tars:cluster"
+	KeyAlerting  = "tars:alerting"
+	// Secret keys (pulumi config set --secret).
+	KeyPagerDutyCritical = "tars:pagerdutyCriticalRoutingKey"
+	KeyPagerDutyHigh     = "tars:pagerdutyHighRoutingKey"
+	KeySlackWebhook      = "tars:slackWebhookUrl"
+	KeySMTPPassword      = "tars:smtpPassword"
 )
 
 // Topology says where this stack sits among the two regions. Both stacks
@@ -58,6 +65,17 @@ type Config struct {
 	Topology  Topology
 	// Cluster is tars:cluster, defaulted.
 	Cluster cluster.Args
+	// Alerting is tars:alerting plus the four secret keys.
+	Alerting Alerting
+}
+
+// Alerting is the notification config; the credentials stay Pulumi secrets.
+type Alerting struct {
+	Notify               alerting.Notify
+	PagerDutyCriticalKey pulumi.StringOutput
+	PagerDutyHighKey     pulumi.StringOutput
+	SlackWebhookURL      pulumi.StringOutput
+	SMTPPassword         pulumi.StringOutput
 }
 
 // OwnsSingletons reports whether this stack creates the cross-region singletons.
@@ -75,6 +93,21 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.AwsRegion = region
 	decode(ctx, &p, KeyTopology, &cfg.Topology)
 	decode(ctx, &p, KeyCluster, &cfg.Cluster)
+	decode(ctx, &p, KeyAlerting, &cfg.Alerting.Notify)
+	for _, sk := range []struct {
+		key string
+		dst *pulumi.StringOutput
+	}{
+		{KeyPagerDutyCritical, &cfg.Alerting.PagerDutyCriticalKey}, {KeyPagerDutyHigh, &cfg.Alerting.PagerDutyHighKey},
+		{KeySlackWebhook, &cfg.Alerting.SlackWebhookURL}, {KeySMTPPassword, &cfg.Alerting.SMTPPassword},
+	} {
+		v, err := config.TrySecret(ctx, sk.key)
+		if err != nil {
+			p.Addf(sk.key, "is not set: run `pulumi config set --secret %s <value>`", sk.key)
+			continue
+		}
+		*sk.dst = v
+	}
 	if p.Len() > 0 {
 		return nil, configError(ctx.Stack(), p.Err())
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/cluster"
 )
 
@@ -31,6 +32,9 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	args.Tags = cfg.tags()
 	cl, err := cluster.New(ctx, region, args)
 	if err != nil {
+		return err
+	}
+	if _, err := alerting.New(ctx, region+"-alerting", cfg.alertingArgs(), pulumi.Provider(cl.Provider)); err != nil {
 		return err
 	}
 	exports := pulumi.Map{
@@ -97,6 +101,18 @@ func deployPeering(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster) (*clus
 		return nil, err
 	}
 	return p, nil
+}
+
+// alertingArgs builds the alerting component's args from config.
+func (c Config) alertingArgs() alerting.Args {
+	return alerting.Args{
+		Region:               c.Topology.Region,
+		Notify:               c.Alerting.Notify,
+		PagerDutyCriticalKey: c.Alerting.PagerDutyCriticalKey,
+		PagerDutyHighKey:     c.Alerting.PagerDutyHighKey,
+		SlackWebhookURL:      c.Alerting.SlackWebhookURL,
+		SMTPPassword:         c.Alerting.SMTPPassword,
+	}.WithDefaults()
 }
 
 // tags are put on every AWS resource of the stack.

@@ -67,7 +67,7 @@ func TestPlanText(t *testing.T) {
 		"  aws:eks/cluster:Cluster  us-east-eks\n",
 		"tars:cluster:Peering  us-east-to-us-west [component]\n",
 		"    3  aws:ec2/natGateway:NatGateway\n",
-		fmt.Sprintf("Total: %d resources (%d custom, 2 components)\n", len(g.Resources), len(g.Resources)-2),
+		fmt.Sprintf("Total: %d resources (%d custom, 3 components)\n", len(g.Resources), len(g.Resources)-3),
 		"Program time: ",
 	} {
 		assert.Contains(t, out, want)

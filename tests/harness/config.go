@@ -30,6 +30,8 @@ type StackConfig struct {
 	// Secret keys (declared `secure:` in the stack file, or secret: true in
 	// Pulumi.yaml).
 	Secret map[string]bool
+	// Placeholders are the declared secrets the stack file does not set.
+	Placeholders []string
 }
 
 // projectFile is the subset of Pulumi.yaml the harness needs.
@@ -116,6 +118,17 @@ func LoadStackConfig(dir, stack string) (*StackConfig, error) {
 			cfg.Secret[key] = true
 		}
 	}
+	// A secret the project declares but the stack file does not hold is set
+	// per deployment (`pulumi config set --secret`); offline it becomes a
+	// marked placeholder so the plan still runs. `pulumi up` refuses a
+	// missing one.
+	for key := range cfg.Secret {
+		if _, ok := cfg.Values[key]; !ok {
+			cfg.Values[key] = SecretPlaceholder(key)
+			cfg.Placeholders = append(cfg.Placeholders, key)
+		}
+	}
+	slices.Sort(cfg.Placeholders)
 	return cfg, nil
 }
 
@@ -203,6 +216,7 @@ func (c *StackConfig) Clone() *StackConfig {
 	for k, v := range c.Secret {
 		out.Secret[k] = v
 	}
+	out.Placeholders = slices.Clone(c.Placeholders)
 	return out
 }
 

@@ -73,6 +73,9 @@ func (g *Graph) WriteText(w io.Writer) error {
 	if len(g.Exports) > 0 {
 		fmt.Fprintf(&b, "Exports: %s\n", strings.Join(g.Exports, ", "))
 	}
+	if g.Config != nil && len(g.Config.Placeholders) > 0 {
+		fmt.Fprintf(&b, "Secrets not in the stack file (offline placeholders; set with `pulumi config set --secret`): %s\n", strings.Join(g.Config.Placeholders, ", "))
+	}
 	fmt.Fprintf(&b, "Program time: %s\n", g.ProgramTime.Round(1e6))
 	_, err := io.WriteString(w, b.String())
 	return err

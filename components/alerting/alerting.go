@@ -1,0 +1,254 @@
+// Package alerting is the region's alerting: the SLO and alert catalog
+// (package slo) as PrometheusRule resources, the Alertmanager routing as a
+// secret kube-prometheus-stack's Alertmanager reads, and the Grafana
+// dashboards as ConfigMaps its sidecar loads.
+package alerting
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/slo"
+	"gopkg.in/yaml.v3"
+)
+
+// TypeToken is the component's Pulumi type.
+const TypeToken = "tars:alerting:Alerting"
+
+// Defaults and fixed names.
+const (
+	// DefaultNamespace is where kube-prometheus-stack runs.
+	DefaultNamespace = "monitoring"
+	// RuleSelectorLabel is kube-prometheus-stack's default ruleSelector
+	// (release: <release name>); the monitoring component installs the
+	// chart as release "kube-prometheus-stack".
+	RuleSelectorLabel = "kube-prometheus-stack"
+	// ConfigSecretKey is the key Alertmanager reads from its configSecret.
+	ConfigSecretKey = "alertmanager.yaml"
+	// DashboardLabel is the Grafana sidecar's default label selector.
+	DashboardLabel = "grafana_dashboard"
+)
+
+// Args configures the alerting of one region.
+type Args struct {
+	// Region is the logical region ("us-east"), added as the region label of
+	// every alert so the two regions' pages can be told apart. Required.
+	Region string
+	// Namespace of Prometheus and Alertmanager. Default DefaultNamespace.
+	Namespace string
+	// Notify holds the plain notification settings (stack config tars:alerting).
+	Notify Notify
+	// Credentials: Pulumi secrets, required.
+	PagerDutyCriticalKey pulumi.StringInput
+	PagerDutyHighKey     pulumi.StringInput
+	SlackWebhookURL      pulumi.StringInput
+	SMTPPassword         pulumi.StringInput
+}
+
+// WithDefaults fills zero fields.
+func (a Args) WithDefaults() Args {
+	if a.Namespace == "" {
+		a.Namespace = DefaultNamespace
+	}
+	return a
+}
+
+// Validate checks the plain settings; paths use the config spelling of
+// tars:alerting where there is one.
+func (a Args) Validate() error {
+	var p check.Problems
+	if !check.DNSLabel(a.Region, 20) {
+		p.Addf("region", "(%q) must be a short lower-case name like us-east", a.Region)
+	}
+	if !check.DNSLabel(a.Namespace, 63) {
+		p.Addf("namespace", "(%q) must be a Kubernetes namespace name", a.Namespace)
+	}
+	if !strings.HasPrefix(a.Notify.SlackChannel, "#") {
+		p.Addf("slackChannel", "(%q) must be a Slack channel like #tars-alerts", a.Notify.SlackChannel)
+	}
+	if host, port, ok := strings.Cut(a.Notify.SMTPSmarthost, ":"); !ok || host == "" || port == "" {
+		p.Addf("smtpSmarthost", "(%q) must be host:port", a.Notify.SMTPSmarthost)
+	}
+	for _, f := range []struct{ field, value string }{{"smtpFrom", a.Notify.SMTPFrom}, {"emailTo", a.Notify.EmailTo}} {
+		if !strings.Contains(f.value, "@") {
+			p.Addf(f.field, "(%q) must be an e-mail address", f.value)
+		}
+	}
+	for _, f := range []struct {
+		field string
+		value pulumi.StringInput
+	}{
+		{"pagerdutyCriticalRoutingKey", a.PagerDutyCriticalKey}, {"pagerdutyHighRoutingKey", a.PagerDutyHighKey},
+		{"slackWebhookUrl", a.SlackWebhookURL}, {"smtpPassword", a.SMTPPassword},
+	} {
+		if f.value == nil {
+			p.Addf(f.field, "is required (a Pulumi secret)")
+		}
+	}
+	return p.Err()
+}
+
+// Alerting is the component.
+type Alerting struct {
+	pulumi.ResourceState
+
+	Namespace              pulumi.StringOutput      `pulumi:"namespace"`
+	PrometheusRules        pulumi.StringArrayOutput `pulumi:"prometheusRules"`
+	AlertmanagerSecretName pulumi.StringOutput      `pulumi:"alertmanagerSecretName"`
+	Dashboards             pulumi.StringArrayOutput `pulumi:"dashboards"`
+}
+
+// New creates the alerting of a region. Pass the cluster's Kubernetes
+// provider in opts (pulumi.Provider); children inherit it.
+func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Alerting, error) {
+	args = args.WithDefaults()
+	if err := args.Validate(); err != nil {
+		return nil, fmt.Errorf("alerting %s: invalid args: %w", name, err)
+	}
+	groups, err := slo.AllRuleGroups(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("alerting %s: rules: %w", name, err)
+	}
+	dashboards := map[string]string{}
+	for _, d := range Dashboards {
+		if dashboards[d.UID], err = d.JSON(); err != nil {
+			return nil, fmt.Errorf("alerting %s: %w", name, err)
+		}
+	}
+	c := &Alerting{}
+	if err := ctx.RegisterComponentResource(TypeToken, name, c, opts...); err != nil {
+		return nil, fmt.Errorf("alerting %s: register: %w", name, err)
+	}
+	ns, err := corev1.NewNamespace(ctx, name+"-"+args.Namespace, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Namespace), Labels: partOf()},
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("alerting %s: namespace: %w", name, err)
+	}
+	c.Namespace = ns.Metadata.Name().Elem()
+	if c.PrometheusRules, err = c.newRules(ctx, name, args, groups); err != nil {
+		return nil, fmt.Errorf("alerting %s: prometheus rules: %w", name, err)
+	}
+	if c.AlertmanagerSecretName, err = c.newAlertmanagerConfig(ctx, name, args); err != nil {
+		return nil, fmt.Errorf("alerting %s: alertmanager config: %w", name, err)
+	}
+	if c.Dashboards, err = c.newDashboards(ctx, name, args, dashboards); err != nil {
+		return nil, fmt.Errorf("alerting %s: dashboards: %w", name, err)
+	}
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"namespace":              c.Namespace,
+		"prometheusRules":        c.PrometheusRules,
+		"alertmanagerSecretName": c.AlertmanagerSecretName,
+		"dashboards":             c.Dashboards,
+	}); err != nil {
+		return nil, fmt.Errorf("alerting %s: register outputs: %w", name, err)
+	}
+	return c, nil
+}
+
+func partOf() pulumi.StringMap {
+	return pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("tars"), "app.kubernetes.io/managed-by": pulumi.String("pulumi")}
+}
+
+// k8sName turns a rule group name ("tars_rag_alerts") into an object name.
+func k8sName(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") }
+
+// groupSpec renders a rule group as the PrometheusRule spec wants it, with
+// the region label on every alert.
+func groupSpec(g rulefmt.RuleGroup, region string) (map[string]any, error) {
+	for i := range g.Rules {
+		if g.Rules[i].Alert == "" {
+			continue
+		}
+		labels := map[string]string{"region": region}
+		for k, v := range g.Rules[i].Labels {
+			labels[k] = v
+		}
+		g.Rules[i].Labels = labels
+	}
+	b, err := yaml.Marshal(g)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := yaml.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// newRules creates one PrometheusRule per rule group.
+func (c *Alerting) newRules(ctx *pulumi.Context, name string, args Args, groups []rulefmt.RuleGroup) (pulumi.StringArrayOutput, error) {
+	var names pulumi.StringArray
+	for _, g := range groups {
+		spec, err := groupSpec(g, args.Region)
+		if err != nil {
+			return pulumi.StringArrayOutput{}, fmt.Errorf("group %s: %w", g.Name, err)
+		}
+		objName := k8sName(g.Name)
+		labels := partOf()
+		labels["release"] = pulumi.String(RuleSelectorLabel)
+		cr, err := apiextensions.NewCustomResource(ctx, name+"-"+objName, &apiextensions.CustomResourceArgs{
+			ApiVersion: pulumi.String("monitoring.coreos.com/v1"),
+			Kind:       pulumi.String("PrometheusRule"),
+			Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(objName), Namespace: pulumi.String(args.Namespace), Labels: labels},
+			OtherFields: kubernetes.UntypedArgs{
+				"spec": map[string]any{"groups": []any{spec}},
+			},
+		}, pulumi.Parent(c))
+		if err != nil {
+			return pulumi.StringArrayOutput{}, fmt.Errorf("group %s: %w", g.Name, err)
+		}
+		names = append(names, cr.Metadata.Name().Elem())
+	}
+	return names.ToStringArrayOutput(), nil
+}
+
+// newAlertmanagerConfig renders alertmanager.yaml inside a Pulumi secret
+// and stores it in the Secret that alertmanagerSpec.configSecret names.
+func (c *Alerting) newAlertmanagerConfig(ctx *pulumi.Context, name string, args Args) (pulumi.StringOutput, error) {
+	rendered := pulumi.All(args.PagerDutyCriticalKey, args.PagerDutyHighKey, args.SlackWebhookURL, args.SMTPPassword).
+		ApplyT(func(v []any) (string, error) {
+			return AlertmanagerConfig(args.Notify, Credentials{
+				PagerDutyCriticalKey: v[0].(string), PagerDutyHighKey: v[1].(string),
+				SlackWebhookURL: v[2].(string), SMTPPassword: v[3].(string),
+			})
+		}).(pulumi.StringOutput)
+	secret, err := corev1.NewSecret(ctx, name+"-alertmanager", &corev1.SecretArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("alertmanager-tars"), Namespace: pulumi.String(args.Namespace), Labels: partOf()},
+		Type:     pulumi.String("Opaque"),
+		StringData: pulumi.StringMap{
+			ConfigSecretKey: pulumi.ToSecret(rendered).(pulumi.StringOutput),
+		},
+	}, pulumi.Parent(c))
+	if err != nil {
+		return pulumi.StringOutput{}, err
+	}
+	return secret.Metadata.Name().Elem(), nil
+}
+
+// newDashboards creates one ConfigMap per dashboard for the Grafana sidecar.
+func (c *Alerting) newDashboards(ctx *pulumi.Context, name string, args Args, dashboards map[string]string) (pulumi.StringArrayOutput, error) {
+	var names pulumi.StringArray
+	for _, d := range Dashboards {
+		labels := partOf()
+		labels[DashboardLabel] = pulumi.String("1")
+		cm, err := corev1.NewConfigMap(ctx, name+"-dashboard-"+d.UID, &corev1.ConfigMapArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("dashboard-" + d.UID), Namespace: pulumi.String(args.Namespace), Labels: labels},
+			Data:     pulumi.StringMap{d.UID + ".json": pulumi.String(dashboards[d.UID])},
+		}, pulumi.Parent(c))
+		if err != nil {
+			return pulumi.StringArrayOutput{}, fmt.Errorf("dashboard %s: %w", d.UID, err)
+		}
+		names = append(names, cm.Metadata.Name().Elem())
+	}
+	return names.ToStringArrayOutput(), nil
+}

@@ -1,0 +1,157 @@
+package alerting
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tars-platform/infra/slo"
+	"gopkg.in/yaml.v3"
+)
+
+// Receiver names; the route tests and the policy pack refer to them.
+const (
+	ReceiverPagerDutyCritical = "pagerduty-critical"
+	ReceiverPagerDutyHigh     = "pagerduty-high"
+	ReceiverSlack             = "slack-alerts"
+	ReceiverEmail             = "email-oncall"
+	ReceiverNull              = "null"
+)
+
+// Notify is where non-paging notifications go (plain settings).
+type Notify struct {
+	// SlackChannel receives P0–P3, e.g. "#tars-alerts". Required.
+	SlackChannel string `json:"slackChannel"`
+	// SMTPSmarthost is host:port of the mail relay. Required.
+	SMTPSmarthost string `json:"smtpSmarthost"`
+	SMTPFrom      string `json:"smtpFrom"`
+	SMTPUsername  string `json:"smtpUsername"`
+	// EmailTo receives P0 and P1 (the on-call list). Required.
+	EmailTo string `json:"emailTo"`
+}
+
+// Credentials are the secret parts of the routing; they only ever exist
+// inside a Pulumi secret.
+type Credentials struct {
+	PagerDutyCriticalKey string
+	PagerDutyHighKey     string
+	SlackWebhookURL      string
+	SMTPPassword         string
+}
+
+type amConfig struct {
+	Global    amGlobal     `yaml:"global"`
+	Route     amRoute      `yaml:"route"`
+	Receivers []amReceiver `yaml:"receivers"`
+}
+
+type amGlobal struct {
+	ResolveTimeout   string `yaml:"resolve_timeout"`
+	SMTPSmarthost    string `yaml:"smtp_smarthost"`
+	SMTPFrom         string `yaml:"smtp_from"`
+	SMTPAuthUsername string `yaml:"smtp_auth_username,omitempty"`
+	SMTPAuthPassword string `yaml:"smtp_auth_password"`
+	SMTPRequireTLS   bool   `yaml:"smtp_require_tls"`
+	SlackAPIURL      string `yaml:"slack_api_url"`
+}
+
+type amRoute struct {
+	Receiver       string    `yaml:"receiver"`
+	GroupBy        []string  `yaml:"group_by,omitempty"`
+	GroupWait      string    `yaml:"group_wait,omitempty"`
+	GroupInterval  string    `yaml:"group_interval,omitempty"`
+	RepeatInterval string    `yaml:"repeat_interval,omitempty"`
+	Matchers       []string  `yaml:"matchers,omitempty"`
+	Continue       bool      `yaml:"continue,omitempty"`
+	Routes         []amRoute `yaml:"routes,omitempty"`
+}
+
+type amReceiver struct {
+	Name             string        `yaml:"name"`
+	PagerDutyConfigs []amPagerDuty `yaml:"pagerduty_configs,omitempty"`
+	SlackConfigs     []amSlack     `yaml:"slack_configs,omitempty"`
+	EmailConfigs     []amEmail     `yaml:"email_configs,omitempty"`
+}
+
+type amPagerDuty struct {
+	RoutingKey   string `yaml:"routing_key"`
+	Severity     string `yaml:"severity"`
+	Description  string `yaml:"description"`
+	SendResolved bool   `yaml:"send_resolved"`
+}
+
+type amSlack struct {
+	Channel      string `yaml:"channel"`
+	Title        string `yaml:"title"`
+	Text         string `yaml:"text"`
+	SendResolved bool   `yaml:"send_resolved"`
+}
+
+type amEmail struct {
+	To           string `yaml:"to"`
+	SendResolved bool   `yaml:"send_resolved"`
+}
+
+func dur(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	if d%time.Minute == 0 {
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
+}
+
+func severityIs(s ...slo.Severity) string {
+	if len(s) == 1 {
+		return fmt.Sprintf(`severity="%s"`, s[0])
+	}
+	re := ""
+	for i, x := range s {
+		if i > 0 {
+			re += "|"
+		}
+		re += string(x)
+	}
+	return fmt.Sprintf(`severity=~"%s"`, re)
+}
+
+// AlertmanagerConfig renders alertmanager.yaml: alerts grouped by alertname
+// and severity (group_wait 30s, group_interval 5m, repeat 4h); P0 pages
+// PagerDuty's critical service and P1 its high one, both continuing to the
+// on-call e-mail and to Slack; P2 and P3 go to Slack; P4 is logged only.
+func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
+	text := `{{ range .Alerts }}*{{ .Annotations.summary }}*` + "\n" +
+		`{{ .Annotations.description }}` + "\n" + `Runbook: {{ .Annotations.runbook_url }} | Dashboard: {{ .Annotations.dashboard }}` + "\n" + `{{ end }}`
+	cfg := amConfig{
+		Global: amGlobal{
+			ResolveTimeout: "5m", SMTPSmarthost: n.SMTPSmarthost, SMTPFrom: n.SMTPFrom, SMTPAuthUsername: n.SMTPUsername,
+			SMTPAuthPassword: c.SMTPPassword, SMTPRequireTLS: true, SlackAPIURL: c.SlackWebhookURL,
+		},
+		Route: amRoute{
+			Receiver:       ReceiverSlack,
+			GroupBy:        []string{"alertname", "severity"},
+			GroupWait:      dur(slo.GroupWait),
+			GroupInterval:  dur(slo.GroupInterval),
+			RepeatInterval: dur(slo.RepeatInterval),
+			Routes: []amRoute{
+				{Matchers: []string{severityIs(slo.P0)}, Receiver: ReceiverPagerDutyCritical, Continue: true},
+				{Matchers: []string{severityIs(slo.P1)}, Receiver: ReceiverPagerDutyHigh, Continue: true},
+				{Matchers: []string{severityIs(slo.P0, slo.P1)}, Receiver: ReceiverEmail, Continue: true},
+				{Matchers: []string{severityIs(slo.P4)}, Receiver: ReceiverNull},
+				{Matchers: []string{severityIs(slo.P0, slo.P1, slo.P2, slo.P3)}, Receiver: ReceiverSlack},
+			},
+		},
+		Receivers: []amReceiver{
+			{Name: ReceiverPagerDutyCritical, PagerDutyConfigs: []amPagerDuty{{RoutingKey: c.PagerDutyCriticalKey, Severity: "critical", Description: `{{ .CommonAnnotations.summary }}`, SendResolved: true}}},
+			{Name: ReceiverPagerDutyHigh, PagerDutyConfigs: []amPagerDuty{{RoutingKey: c.PagerDutyHighKey, Severity: "error", Description: `{{ .CommonAnnotations.summary }}`, SendResolved: true}}},
+			{Name: ReceiverEmail, EmailConfigs: []amEmail{{To: n.EmailTo, SendResolved: true}}},
+			{Name: ReceiverSlack, SlackConfigs: []amSlack{{Channel: n.SlackChannel, Title: `[{{ .CommonLabels.severity }}] {{ .CommonLabels.alertname }}`, Text: text, SendResolved: true}}},
+			{Name: ReceiverNull},
+		},
+	}
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("alertmanager config: %w", err)
+	}
+	return string(b), nil
+}
