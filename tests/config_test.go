@@ -75,6 +75,10 @@ func TestConfigRejectsBadStacks(t *testing.T) {
 		}, []string{"tars:cluster.nodeGroups minSize totals 1 nodes; the platform needs at least 3"}},
 		{"desired above max", []harness.Option{harness.WithConfig("tars:cluster.nodeGroups[0].desiredSize", 25)},
 			[]string{"tars:cluster.nodeGroups[0].desiredSize (25) must be between minSize (3) and maxSize (20)"}},
+		{"secret not set", []harness.Option{harness.WithoutConfig("tars:slackWebhookUrl")},
+			[]string{"tars:slackWebhookUrl is not set: run `pulumi config set --secret tars:slackWebhookUrl <value>`"}},
+		{"slack channel without #", []harness.Option{harness.WithConfig("tars:alerting.slackChannel", "alerts")},
+			[]string{`tars:alerting.slackChannel ("alerts") must be a Slack channel like #tars-alerts`}},
 		{"topology missing", []harness.Option{harness.WithoutConfig("tars:topology")},
 			[]string{"tars:topology is not set"}},
 		{"every problem at once", []harness.Option{
