@@ -82,8 +82,8 @@ func TestDashboardsAreWellFormed(t *testing.T) {
 				UID     string `json:"uid"`
 				Refresh string `json:"refresh"`
 				Panels  []struct {
-					ID      int    `json:"id"`
-					Title   string `json:"title"`
+					ID      int                      `json:"id"`
+					Title   string                   `json:"title"`
 					GridPos struct{ X, Y, W, H int } `json:"gridPos"`
 					Targets []struct {
 						Expr string `json:"expr"`

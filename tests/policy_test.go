@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/policy/rules"
+	"github.com/tars-platform/infra/tests/harness"
 )
 
 // fixture builds a policy resource from plain inputs (resource.MakeSecret
@@ -184,9 +185,9 @@ func TestPolicyRulesFailAndPass(t *testing.T) {
 			[]policyx.AnalyzerResource{prometheusRelease("30d", "15s", 2, 3)}},
 		{"prometheus-retention-and-ha", []policyx.AnalyzerResource{prometheusRelease("30d", "30s", 1, 1)}, "prometheusSpec.replicas is 1, want at least 2",
 			[]policyx.AnalyzerResource{prometheusRelease("90d", "15s", 3, 3)}},
-		{"loki-retention", []policyx.AnalyzerResource{loki("168h", true)}, `retention_period is "168h", want at least 720h`, []policyx.AnalyzerResource{loki("720h", true)}},
+		{"loki-retention", []policyx.AnalyzerResource{loki("168h", true)}, `retention_period is "168h", want at least 30d`, []policyx.AnalyzerResource{loki("720h", true)}},
 		{"loki-retention", []policyx.AnalyzerResource{loki("720h", false)}, "compactor.retention_enabled is not true", []policyx.AnalyzerResource{loki("720h", true)}},
-		{"jaeger-production-sampling", []policyx.AnalyzerResource{samplingCM("0.5")}, "service tars-backend is sampled probabilistic 0.5, want probabilistic 1.0",
+		{"jaeger-production-sampling", []policyx.AnalyzerResource{samplingCM("0.5")}, "service tars-backend is sampled probabilistic 0.5, want probabilistic 1",
 			[]policyx.AnalyzerResource{samplingCM("1.0")}},
 		{"postgres-wal-archiving-and-backups", []policyx.AnalyzerResource{cnpg(false)}, "WAL archiving is off", []policyx.AnalyzerResource{cnpg(true)}},
 		{"postgres-wal-archiving-and-backups", []policyx.AnalyzerResource{objectStore("7d")}, `spec.retentionPolicy is "7d", want at least 30d`, []policyx.AnalyzerResource{objectStore("30d")}},
@@ -251,4 +252,85 @@ func TestPolicyCatchesALoosenedRealStack(t *testing.T) {
 			assert.Contains(t, vs[0].Message, l.want)
 		})
 	}
+}
+
+// editPolicyResource rewrites the plain properties of the first resource of
+// a type and name in place.
+func editPolicyResource(t *testing.T, rs []policyx.AnalyzerResource, typ, name string, edit func(props map[string]any)) string {
+	t.Helper()
+	for i, r := range rs {
+		if r.Type == typ && r.Name == name {
+			props := resource.ToResourcePropertyMap(r.Properties).Mappable()
+			edit(props)
+			rs[i].Properties = resource.FromResourcePropertyMap(resource.NewPropertyMapFromMap(props))
+			return r.URN
+		}
+	}
+	t.Fatalf("no %s %s", typ, name)
+	return ""
+}
+
+// alertRule returns the plain rule map of an alert inside a PrometheusRule's props.
+func alertRule(props map[string]any, alert string) map[string]any {
+	for _, g := range props["spec"].(map[string]any)["groups"].([]any) {
+		for _, r := range g.(map[string]any)["rules"].([]any) {
+			if m := r.(map[string]any); m["alert"] == alert {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+// TestPolicySLORulesCatchLoosenedAlerting changes the real us-east alerting
+// one way at a time and expects the SLO rules to name the alert and values.
+func TestPolicySLORulesCatchLoosenedAlerting(t *testing.T) {
+	cases := []struct {
+		name, rule, policy, want string
+		edit                     func(map[string]any)
+	}{
+		{"threshold loosened", "us-east-alerting-tars-availability", "slo-alerts-match-catalog",
+			"alert HighErrorRate: threshold is > 20 in the rule, the catalog says > 5",
+			func(p map[string]any) {
+				r := alertRule(p, "HighErrorRate")
+				r["expr"] = strings.Replace(r["expr"].(string), "> 5", "> 20", 1)
+			}},
+		{"severity lowered", "us-east-alerting-tars-availability", "slo-alerts-match-catalog",
+			`alert ServiceDown: severity is "P3" in the rule, the catalog says P0`,
+			func(p map[string]any) { alertRule(p, "ServiceDown")["labels"].(map[string]any)["severity"] = "P3" }},
+		{"hold stretched", "us-east-alerting-tars-database-slo", "alert-time-to-page",
+			"alert DatabaseDown (P0) pages after up to 11m15s = scrape 15s + evaluation 30s + for 10m0s + group_wait 30s, over the 5m0s acknowledgement target",
+			func(p map[string]any) { alertRule(p, "DatabaseDown")["for"] = "10m" }},
+		{"runbook dropped", "us-east-alerting-tars-latency", "slo-alert-annotations",
+			"alert HighAPILatency (group tars-latency) lacks annotation runbook_url",
+			func(p map[string]any) {
+				delete(alertRule(p, "HighAPILatency")["annotations"].(map[string]any), "runbook_url")
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := mustRun(t, "us-east")
+			rs := g.PolicyResources()
+			assert.Empty(t, evaluate(t, tc.policy, rs...), "the real stack must pass first")
+			editPolicyResource(t, rs, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", tc.rule, tc.edit)
+			var msgs []string
+			for _, v := range evaluate(t, tc.policy, rs...) {
+				msgs = append(msgs, v.Message)
+			}
+			assert.Contains(t, strings.Join(msgs, "\n"), tc.want)
+		})
+	}
+	// Routing: P1 no longer reaches PagerDuty.
+	g := mustRun(t, "us-east", harness.WithSecretConfig("tars:slackWebhookUrl", "https://hooks.slack.com/services/T0/B0/x"))
+	rs := g.PolicyResources()
+	assert.Empty(t, evaluate(t, "alertmanager-routing", rs...))
+	editPolicyResource(t, rs, "kubernetes:core/v1:Secret", "us-east-alerting-alertmanager", func(p map[string]any) {
+		// stringData is a secret: edit inside it and keep it secret.
+		sd := p["stringData"].(*resource.Secret).Element.ObjectValue().Mappable()
+		sd["alertmanager.yaml"] = strings.Replace(sd["alertmanager.yaml"].(string), `severity="P1"`, `severity="P9"`, 1)
+		p["stringData"] = resource.MakeSecret(resource.NewPropertyValue(sd))
+	})
+	got := evaluate(t, "alertmanager-routing", rs...)
+	require.Len(t, got, 1)
+	assert.Contains(t, got[0].Message, "P1 alerts reach [email-oncall slack-alerts], none of them pagerduty")
 }

@@ -29,6 +29,7 @@ func Pack() (policyx.PolicyPack, error) {
 // Policies returns every policy of the pack, one file per group.
 func Policies() []policyx.Policy {
 	var out []policyx.Policy
+	out = append(out, sloPolicies()...)
 	out = append(out, securityPolicies()...)
 	out = append(out, reliabilityPolicies()...)
 	out = append(out, platformPolicies()...)

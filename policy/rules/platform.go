@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+	"github.com/tars-platform/infra/slo"
 )
 
 // Type tokens and chart names the platform-settings rules read. The
@@ -27,26 +29,26 @@ const (
 	chartLoki           = "loki"
 )
 
-// Defaults of the tunable thresholds, each from the seeds.
-const (
-	// Seed 000: "Retention: 30 days (local)".
-	defaultPrometheusRetention = "30d"
-	// Seed 000: scrape interval 15s.
-	defaultScrapeInterval = "15s"
-	// Seed 000: "2 Prometheus replicas with Thanos".
-	defaultPrometheusReplicas = 2
-	// Seed 000: Alertmanager in a 3-replica cluster.
-	defaultAlertmanagerReplicas = 3
-	// Seed 003: "Total failover time: <90 seconds".
-	defaultFailoverBudgetSeconds = 90
-	// Seed 003 Loki: "Retention: 720h (30 days)".
-	defaultLokiRetention = "720h"
-	// Seed 003 PostgreSQL: "Backup Retention: 30 days".
-	defaultBackupRetention = "30d"
+// Defaults of the tunable thresholds: the seeds' numbers, read from the
+// slo catalog (never restated here).
+var (
+	defaultPrometheusRetention   = model.Duration(slo.PrometheusRetention).String()
+	defaultScrapeInterval        = model.Duration(slo.ScrapeInterval).String()
+	defaultPrometheusReplicas    = slo.PrometheusReplicas
+	defaultAlertmanagerReplicas  = slo.AlertmanagerReplicas
+	defaultFailoverBudgetSeconds = slo.FailoverBudget.Seconds()
+	defaultLokiRetention         = model.Duration(slo.LokiRetention).String()
+	defaultBackupRetention       = model.Duration(slo.BackupRetention).String()
 )
 
-// productionServices are sampled at 100 % (seed 003 "Sampling Strategy").
-var productionServices = []any{"tars-backend", "tars-rag-service"}
+// productionServices are sampled at slo.ProductionTraceSampling.
+var productionServices = func() []any {
+	out := make([]any, len(slo.ProductionServices))
+	for i, s := range slo.ProductionServices {
+		out[i] = s
+	}
+	return out
+}()
 
 func schema(props map[string]map[string]any) *policyx.ConfigSchema {
 	return &policyx.ConfigSchema{Properties: props}
@@ -185,8 +187,8 @@ func jaegerSampling(r policyx.AnalyzerResource, cfg map[string]any) []string {
 				continue
 			}
 			found = true
-			if s.Type != "probabilistic" || s.Param != 1.0 {
-				out = append(out, fmt.Sprintf("service %s is sampled %s %v, want probabilistic 1.0 (100 %%)", svc, s.Type, s.Param))
+			if s.Type != "probabilistic" || s.Param < slo.ProductionTraceSampling {
+				out = append(out, fmt.Sprintf("service %s is sampled %s %v, want probabilistic %v", svc, s.Type, s.Param, slo.ProductionTraceSampling))
 			}
 		}
 		if !found {
@@ -240,7 +242,7 @@ func failoverBudget(rs []policyx.AnalyzerResource) []finding {
 			total := interval*threshold + ttl
 			if total > defaultFailoverBudgetSeconds {
 				out = append(out, finding{rec.URN, fmt.Sprintf(
-					"failover takes up to %v s (request interval %v s × failure threshold %v + TTL %v s), over the %d s budget",
+					"failover takes up to %v s (request interval %v s × failure threshold %v + TTL %v s), over the %v s budget",
 					total, interval, threshold, ttl, defaultFailoverBudgetSeconds)})
 			}
 		}

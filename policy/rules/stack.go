@@ -29,6 +29,15 @@ var RegionStack = []Requirement{
 	{What: "the Kubernetes provider of the cluster", Type: "pulumi:providers:kubernetes"},
 	{What: "the default encrypted StorageClass", Type: "kubernetes:storage.k8s.io/v1:StorageClass"},
 	addon("vpc-cni"), addon("coredns"), addon("kube-proxy"), addon("aws-ebs-csi-driver"),
+	{What: "the alerting component", Type: "tars:alerting:Alerting"},
+	{What: "the alert rules", Type: typePrometheusRule},
+	{What: "the Alertmanager configuration", Type: typeSecret, Match: func(r policyx.AnalyzerResource) bool {
+		data := at(r.Properties, "stringData")
+		return data.IsMap() && !data.AsMap().Get(alertmanagerKey).IsNull()
+	}},
+	{What: "the Grafana dashboards", Type: typeConfigMap, Match: func(r policyx.AnalyzerResource) bool {
+		return labels(r.Properties, "metadata.labels")["grafana_dashboard"] == "1"
+	}},
 }
 
 func addon(name string) Requirement {
