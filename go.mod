@@ -10,6 +10,7 @@ require (
 	github.com/prometheus/prometheus v0.310.0
 	github.com/pulumi/pulumi-aws/sdk/v6 v6.83.2
 	github.com/pulumi/pulumi-kubernetes/sdk/v4 v4.33.0
+	github.com/pulumi/pulumi-random/sdk/v4 v4.18.0
 	github.com/pulumi/pulumi/sdk/v3 v3.263.0
 	github.com/slok/sloth v0.16.0
 	github.com/stretchr/testify v1.11.1

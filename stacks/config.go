@@ -15,6 +15,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/cluster"
+	"github.com/tars-platform/infra/components/redis"
 	"github.com/tars-platform/infra/internal/check"
 )
 
@@ -24,6 +25,7 @@ const (
 	KeyTopology  = "tars:topology"
 	KeyCluster   = "tars:cluster"
 	KeyAlerting  = "tars:alerting"
+	KeyRedis     = "tars:redis"
 	// Secret keys (pulumi config set --secret).
 	KeyPagerDutyCritical = "tars:pagerdutyCriticalRoutingKey"
 	KeyPagerDutyHigh     = "tars:pagerdutyHighRoutingKey"
@@ -67,6 +69,8 @@ type Config struct {
 	Cluster cluster.Args
 	// Alerting is tars:alerting plus the four secret keys.
 	Alerting Alerting
+	// Redis is tars:redis, defaulted.
+	Redis redis.Args
 }
 
 // Alerting is the notification config; the credentials stay Pulumi secrets.
@@ -94,6 +98,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	decode(ctx, &p, KeyTopology, &cfg.Topology)
 	decode(ctx, &p, KeyCluster, &cfg.Cluster)
 	decode(ctx, &p, KeyAlerting, &cfg.Alerting.Notify)
+	decode(ctx, &p, KeyRedis, &cfg.Redis)
 	for _, sk := range []struct {
 		key string
 		dst *pulumi.StringOutput
@@ -112,6 +117,8 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		return nil, configError(ctx.Stack(), p.Err())
 	}
 	cfg.Cluster = cfg.Cluster.WithDefaults()
+	cfg.Redis.StorageClass = cluster.StorageClassName
+	cfg.Redis = cfg.Redis.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, configError(ctx.Stack(), err)
 	}

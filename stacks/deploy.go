@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/cluster"
+	"github.com/tars-platform/infra/components/redis"
 )
 
 // Cross-region ports: the peer VPC is admitted on these only. Postgres
@@ -35,6 +36,9 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 	if _, err := alerting.New(ctx, region+"-alerting", cfg.alertingArgs(), pulumi.Provider(cl.Provider)); err != nil {
+		return err
+	}
+	if _, err := redis.New(ctx, region+"-redis", cfg.Redis, pulumi.Provider(cl.Provider)); err != nil {
 		return err
 	}
 	exports := pulumi.Map{

@@ -174,7 +174,9 @@ func TestAlertingGraph(t *testing.T) {
 	_, err = amconfig.Load(am)
 	require.NoError(t, err)
 	assert.Contains(t, am, harness.SecretPlaceholder("tars:pagerdutyCriticalRoutingKey"))
-	cms := g.ByType("kubernetes:core/v1:ConfigMap")
+	cms := g.Filter(func(r harness.Resource) bool {
+		return r.Type == "kubernetes:core/v1:ConfigMap" && g.Component(r).Name == "us-west-alerting"
+	})
 	require.Len(t, cms, len(alerting.Dashboards))
 	for _, cm := range cms {
 		assert.Equal(t, "1", cm.Input("metadata.labels").(map[string]any)["grafana_dashboard"], cm.Name)

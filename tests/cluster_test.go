@@ -41,14 +41,14 @@ var clusterCounts = map[string]int{
 	"kubernetes:storage.k8s.io/v1:StorageClass":           1,
 }
 
-// infraCounts counts the resources of a graph outside the alerting component.
+// infraCounts counts the resources of the cluster and peering components.
 func infraCounts(g *harness.Graph) map[string]int {
 	out := map[string]int{}
+	infra := func(typ string) bool { return typ == "tars:cluster:Cluster" || typ == "tars:cluster:Peering" }
 	for _, r := range g.Resources {
-		if r.Type == "tars:alerting:Alerting" || g.Component(r).Type == "tars:alerting:Alerting" {
-			continue
+		if infra(r.Type) || infra(g.Component(r).Type) || r.Type == "pulumi:pulumi:StackReference" {
+			out[r.Type]++
 		}
-		out[r.Type]++
 	}
 	return out
 }

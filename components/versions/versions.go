@@ -76,3 +76,12 @@ const (
 	// Etcd is go.etcd.io/etcd/server/v3; v3.5 is what Kubernetes 1.34 supports.
 	Etcd = "v3.5.21"
 )
+
+// Container images, pinned by tag.
+const (
+	// Redis is the official Redis 7 image (Docker Hub library/redis, 7.4
+	// line: cluster-announce-hostname and hostname endpoints).
+	Redis = "redis:7.4.2"
+	// RedisExporter is oliver006/redis_exporter (GitHub releases).
+	RedisExporter = "oliver006/redis_exporter:v1.67.0"
+)

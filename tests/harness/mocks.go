@@ -164,6 +164,8 @@ func (m *mocks) computed(typ, name, id string, in resource.PropertyMap) map[stri
 			"resources": []any{map[string]any{"autoscalingGroups": []any{map[string]any{"name": "eks-" + id}}}},
 			"status":    "ACTIVE",
 		}
+	case "random:index/randomPassword:RandomPassword":
+		return map[string]any{"result": "mock-password-" + id, "bcryptHash": "$2a$10$mock"}
 	case "aws:ec2/launchTemplate:LaunchTemplate":
 		return map[string]any{"arn": arn("ec2", "launch-template"), "latestVersion": 1}
 	}

@@ -1,0 +1,152 @@
+package redis
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tars-platform/infra/internal/check"
+)
+
+// Defaults: seed 003 "Redis Cluster Configuration".
+const (
+	DefaultNamespace           = "tars-data"
+	DefaultAppNamespace        = "tars"
+	DefaultMonitoringNamespace = "monitoring"
+	DefaultMasters             = 3
+	DefaultReplicasPerMaster   = 1
+	DefaultNodeTimeoutMs       = 5000 // cluster-node-timeout
+	DefaultMaxmemoryMB         = 1536
+	DefaultMaxmemoryPolicy     = "allkeys-lru"
+	// DefaultMemoryLimitMB leaves a third of maxmemory for the AOF rewrite
+	// fork's copy-on-write pages and buffers.
+	DefaultMemoryLimitMB = 2048
+	DefaultCPURequest    = "250m"
+	DefaultCPULimit      = "1"
+	DefaultStorageGiB    = 20
+	// MinHeadroomRatio: maxmemory may use at most this share of the limit.
+	MinHeadroomRatio = 0.75
+	// ProbePeriodSeconds: "health checks every 10 seconds".
+	ProbePeriodSeconds = 10
+	Port               = 6379
+	BusPort            = 16379
+	ExporterPort       = 9121
+)
+
+var maxmemoryPolicies = []string{"allkeys-lru", "allkeys-lfu", "volatile-lru", "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl", "noeviction"}
+
+// Args configures the Redis Cluster. Fields with json tags are exactly the
+// stack config object tars:redis.
+type Args struct {
+	// Namespace of the cluster. Default DefaultNamespace (created here).
+	Namespace string `json:"namespace,omitempty"`
+	// AppNamespace is the only namespace whose pods may connect. Default DefaultAppNamespace.
+	AppNamespace string `json:"appNamespace,omitempty"`
+	// MonitoringNamespace may scrape the exporter. Default DefaultMonitoringNamespace.
+	MonitoringNamespace string `json:"monitoringNamespace,omitempty"`
+	// Nodes is the StatefulSet size; it must be masters × (1 + replicasPerMaster). Default 6.
+	Nodes int `json:"nodes,omitempty"`
+	// Masters (≥ 3, Redis Cluster's quorum) and ReplicasPerMaster (cluster-replicas). Defaults 3 and 1.
+	Masters           int `json:"masters,omitempty"`
+	ReplicasPerMaster int `json:"replicasPerMaster,omitempty"`
+	// NodeTimeoutMs is cluster-node-timeout. Default DefaultNodeTimeoutMs.
+	NodeTimeoutMs int `json:"nodeTimeoutMs,omitempty"`
+	// MaxmemoryMB and MaxmemoryPolicy. Defaults 1536 and allkeys-lru.
+	MaxmemoryMB     int    `json:"maxmemoryMb,omitempty"`
+	MaxmemoryPolicy string `json:"maxmemoryPolicy,omitempty"`
+	// MemoryLimitMB is the container's memory request and limit. Default 2048.
+	MemoryLimitMB int `json:"memoryLimitMb,omitempty"`
+	// CPURequest and CPULimit. Defaults 250m and 1.
+	CPURequest string `json:"cpuRequest,omitempty"`
+	CPULimit   string `json:"cpuLimit,omitempty"`
+	// StorageGiB is the data volume per pod. Default 20.
+	StorageGiB int `json:"storageGiB,omitempty"`
+
+	// StorageClass for the PVCs (the cluster's encrypted gp3 class). Required.
+	StorageClass string `json:"-"`
+	// Password is the auth secret; nil generates one (random, 32 characters).
+	Password pulumi.StringInput `json:"-"`
+}
+
+// WithDefaults fills zero fields.
+func (a Args) WithDefaults() Args {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defs := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	defs(&a.Namespace, DefaultNamespace)
+	defs(&a.AppNamespace, DefaultAppNamespace)
+	defs(&a.MonitoringNamespace, DefaultMonitoringNamespace)
+	def(&a.Masters, DefaultMasters)
+	def(&a.ReplicasPerMaster, DefaultReplicasPerMaster)
+	def(&a.Nodes, a.Masters*(1+a.ReplicasPerMaster))
+	def(&a.NodeTimeoutMs, DefaultNodeTimeoutMs)
+	def(&a.MaxmemoryMB, DefaultMaxmemoryMB)
+	defs(&a.MaxmemoryPolicy, DefaultMaxmemoryPolicy)
+	def(&a.MemoryLimitMB, DefaultMemoryLimitMB)
+	defs(&a.CPURequest, DefaultCPURequest)
+	defs(&a.CPULimit, DefaultCPULimit)
+	def(&a.StorageGiB, DefaultStorageGiB)
+	return a
+}
+
+// Validate returns every problem, paths in the config spelling.
+func (a Args) Validate() error {
+	var p check.Problems
+	for _, f := range []struct{ field, v string }{{"namespace", a.Namespace}, {"appNamespace", a.AppNamespace}, {"monitoringNamespace", a.MonitoringNamespace}} {
+		if !check.DNSLabel(f.v, 63) {
+			p.Addf(f.field, "(%q) must be a Kubernetes namespace name", f.v)
+		}
+	}
+	if a.Masters < 3 {
+		p.Addf("masters", "(%d) must be at least 3: Redis Cluster needs a majority of masters to fail over", a.Masters)
+	}
+	if a.ReplicasPerMaster < 1 {
+		p.Addf("replicasPerMaster", "(%d) must be at least 1 or a lost master loses its slots", a.ReplicasPerMaster)
+	}
+	if want := a.Masters * (1 + a.ReplicasPerMaster); a.Nodes != want {
+		p.Addf("nodes", "(%d) must equal masters × (1 + replicasPerMaster) = %d × (1 + %d) = %d", a.Nodes, a.Masters, a.ReplicasPerMaster, want)
+	}
+	if a.NodeTimeoutMs < 1000 || a.NodeTimeoutMs > 60000 {
+		p.Addf("nodeTimeoutMs", "(%d) must be between 1000 and 60000", a.NodeTimeoutMs)
+	}
+	if a.MaxmemoryMB < 64 {
+		p.Addf("maxmemoryMb", "(%d) must be at least 64", a.MaxmemoryMB)
+	}
+	if limit := float64(a.MemoryLimitMB) * MinHeadroomRatio; float64(a.MaxmemoryMB) > limit {
+		p.Addf("maxmemoryMb", "(%d) leaves no headroom for the AOF rewrite under memoryLimitMb (%d): at most %.0f (%.0f%% of the limit)",
+			a.MaxmemoryMB, a.MemoryLimitMB, limit, MinHeadroomRatio*100)
+	}
+	found := false
+	for _, pol := range maxmemoryPolicies {
+		found = found || pol == a.MaxmemoryPolicy
+	}
+	if !found {
+		p.Addf("maxmemoryPolicy", "(%q) must be one of %s", a.MaxmemoryPolicy, strings.Join(maxmemoryPolicies, ", "))
+	}
+	if a.StorageGiB < 1 {
+		p.Addf("storageGiB", "(%d) must be at least 1", a.StorageGiB)
+	}
+	for _, f := range []struct{ field, v string }{{"cpuRequest", a.CPURequest}, {"cpuLimit", a.CPULimit}} {
+		if strings.TrimSpace(f.v) == "" || strings.ContainsAny(f.v, " ,") {
+			p.Addf(f.field, "(%q) must be a Kubernetes CPU quantity like 250m", f.v)
+		}
+	}
+	if a.StorageClass == "" {
+		p.Addf("storageClass", "is required")
+	}
+	return p.Err()
+}
+
+func (a Args) headlessService() string { return "redis-headless" }
+
+// Hostname is the stable DNS name a member announces.
+func (a Args) Hostname(i int) string {
+	return fmt.Sprintf("redis-%d.%s.%s.svc.cluster.local", i, a.headlessService(), a.Namespace)
+}

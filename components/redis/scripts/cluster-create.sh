@@ -1,0 +1,111 @@
+#!/bin/sh
+# Forms the Redis Cluster once, idempotently. Run by the cluster-create Job
+# and, unchanged, by the tests against redis-server processes on loopback.
+#
+# Environment:
+#   REDIS_NODES          space-separated host:port of every member (required)
+#   REDIS_MASTERS        number of masters (default 3)
+#   REDIS_REPLICAS       replicas per master (default 1)
+#   REDIS_PASSWORD       the cluster password (optional)
+#   REDIS_WAIT_SECONDS   how long to wait for members and for cluster_state:ok (default 300)
+set -eu
+
+: "${REDIS_NODES:?REDIS_NODES must list host:port of every member}"
+MASTERS="${REDIS_MASTERS:-3}"
+REPLICAS="${REDIS_REPLICAS:-1}"
+WAIT="${REDIS_WAIT_SECONDS:-300}"
+if [ -n "${REDIS_PASSWORD:-}" ]; then
+  export REDISCLI_AUTH="$REDIS_PASSWORD"
+fi
+
+log() { echo "cluster-create: $*"; }
+
+# rcli host:port args... runs redis-cli against one member.
+rcli() {
+  node="$1"; shift
+  redis-cli -h "${node%:*}" -p "${node##*:}" "$@"
+}
+
+# info_field host:port field prints one field of CLUSTER INFO.
+info_field() {
+  rcli "$1" cluster info | tr -d '\r' | sed -n "s/^$2://p"
+}
+
+count=0
+for n in $REDIS_NODES; do count=$((count + 1)); done
+want=$((MASTERS * (1 + REPLICAS)))
+if [ "$count" -ne "$want" ]; then
+  log "REDIS_NODES has $count members, $MASTERS masters x (1 + $REPLICAS) replicas needs $want"
+  exit 2
+fi
+
+# 1. Wait for every member to answer.
+deadline=$(( $(date +%s) + WAIT ))
+for n in $REDIS_NODES; do
+  until [ "$(rcli "$n" ping 2>/dev/null | tr -d '\r')" = "PONG" ]; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      log "member $n did not answer within ${WAIT}s"
+      exit 1
+    fi
+    sleep 1
+  done
+done
+log "all $count members answer"
+
+first=$(echo "$REDIS_NODES" | awk '{print $1}')
+
+# 2. Form the cluster only if no member knows another yet; otherwise leave
+#    the membership alone (a restarted pod rejoins from its nodes.conf) and
+#    only repair slots if some are uncovered.
+formed=no
+for n in $REDIS_NODES; do
+  if [ "$(info_field "$n" cluster_known_nodes)" != "1" ]; then formed=yes; fi
+done
+
+if [ "$formed" = "no" ]; then
+  # redis-cli --cluster wants addresses; resolve hostnames (pods announce
+  # hostnames to clients, cluster-preferred-endpoint-type hostname).
+  addrs=""
+  for n in $REDIS_NODES; do
+    host="${n%:*}"; port="${n##*:}"
+    ip=$(getent hosts "$host" 2>/dev/null | awk '{print $1; exit}')
+    addrs="$addrs ${ip:-$host}:$port"
+  done
+  log "creating the cluster: $MASTERS masters, $REPLICAS replica(s) each"
+  # shellcheck disable=SC2086 # word splitting of the address list is intended
+  redis-cli --cluster create $addrs --cluster-replicas "$REPLICAS" --cluster-yes
+elif [ "$(info_field "$first" cluster_state)" = "ok" ]; then
+  log "cluster already formed and ok: nothing to do"
+else
+  log "cluster formed but not ok: repairing slot coverage"
+  redis-cli --cluster fix "$first" --cluster-yes || true
+fi
+
+# 3. Verify: cluster_state:ok on every member, every slot assigned and ok,
+#    the expected masters and replicas, and no replica replicating itself.
+deadline=$(( $(date +%s) + WAIT ))
+for n in $REDIS_NODES; do
+  until [ "$(info_field "$n" cluster_state)" = "ok" ]; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      log "member $n did not reach cluster_state:ok within ${WAIT}s"
+      rcli "$n" cluster info
+      exit 1
+    fi
+    sleep 1
+  done
+done
+slots=$(info_field "$first" cluster_slots_ok)
+if [ "$slots" != "16384" ]; then
+  log "only $slots of 16384 slots are served"
+  exit 1
+fi
+nodes=$(rcli "$first" cluster nodes | tr -d '\r')
+masters=$(echo "$nodes" | awk '$3 ~ /master/ && $3 !~ /fail/ {c++} END {print c+0}')
+replicas=$(echo "$nodes" | awk '$3 ~ /slave/ && $3 !~ /fail/ {c++} END {print c+0}')
+self_replicas=$(echo "$nodes" | awk '$3 ~ /slave/ && $4 == $1 {c++} END {print c+0}')
+if [ "$masters" -ne "$MASTERS" ] || [ "$replicas" -ne $((MASTERS * REPLICAS)) ] || [ "$self_replicas" -ne 0 ]; then
+  log "unexpected topology: $masters masters, $replicas replicas"
+  echo "$nodes"
+  exit 1
+fi
+log "cluster ok: $masters masters, $replicas replicas, 16384 slots"

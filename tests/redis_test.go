@@ -1,0 +1,124 @@
+package tests
+
+import (
+	"bufio"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tars-platform/infra/components/redis"
+	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/tests/harness"
+)
+
+// parseRedisConf reads a redis.conf into directive → value.
+func parseRedisConf(t *testing.T, conf string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(conf))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, _ := strings.Cut(line, " ")
+		_, dup := out[k]
+		require.False(t, dup, "directive %s twice", k)
+		out[k] = v
+	}
+	return out
+}
+
+func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
+	g := mustRun(t, "us-east")
+	sts := one(t, g, "kubernetes:apps/v1:StatefulSet", "us-east-redis")
+	assert.EqualValues(t, 6, sts.Input("spec.replicas"))
+	assert.Equal(t, "tars-data", sts.Input("metadata.namespace"))
+	assert.Equal(t, "Parallel", sts.Input("spec.podManagementPolicy"))
+	pod := sts.Input("spec.template.spec").(map[string]any)
+	containers := pod["containers"].([]any)
+	require.Len(t, containers, 2)
+	srv := containers[0].(map[string]any)
+	assert.Equal(t, versions.Redis, srv["image"])
+	res := srv["resources"].(map[string]any)
+	assert.Equal(t, "2048Mi", res["limits"].(map[string]any)["memory"])
+	assert.Equal(t, "2048Mi", res["requests"].(map[string]any)["memory"], "Guaranteed memory: request = limit")
+	for _, p := range []string{"livenessProbe", "readinessProbe"} {
+		assert.EqualValues(t, 10, srv[p].(map[string]any)["periodSeconds"], p)
+	}
+	assert.Contains(t, srv["command"].([]any)[2], `--cluster-announce-hostname "$POD_NAME.$HEADLESS_SERVICE.$POD_NAMESPACE.svc.cluster.local"`)
+	exporter := containers[1].(map[string]any)
+	assert.Equal(t, versions.RedisExporter, exporter["image"])
+	anti := pod["affinity"].(map[string]any)["podAntiAffinity"].(map[string]any)["requiredDuringSchedulingIgnoredDuringExecution"].([]any)[0].(map[string]any)
+	assert.Equal(t, "kubernetes.io/hostname", anti["topologyKey"])
+	spread := pod["topologySpreadConstraints"].([]any)[0].(map[string]any)
+	assert.Equal(t, "topology.kubernetes.io/zone", spread["topologyKey"])
+	claims := map[string]string{}
+	for _, c := range sts.Input("spec.volumeClaimTemplates").([]any) {
+		m := c.(map[string]any)
+		claims[m["metadata"].(map[string]any)["name"].(string)] = m["spec"].(map[string]any)["storageClassName"].(string)
+	}
+	assert.Equal(t, map[string]string{"data": "gp3-encrypted", "cluster-state": "gp3-encrypted"}, claims)
+
+	pdb := one(t, g, "kubernetes:policy/v1:PodDisruptionBudget", "us-east-redis")
+	assert.EqualValues(t, 1, pdb.Input("spec.maxUnavailable"))
+	np := one(t, g, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "us-east-redis")
+	ingress := np.Input("spec.ingress").([]any)
+	require.Len(t, ingress, 4, "application namespace, members, formation job, metrics scraper")
+	first := ingress[0].(map[string]any)["from"].([]any)[0].(map[string]any)["namespaceSelector"].(map[string]any)["matchLabels"].(map[string]any)
+	assert.Equal(t, "tars", first["kubernetes.io/metadata.name"])
+
+	secret := one(t, g, "kubernetes:core/v1:Secret", "us-east-redis-auth")
+	assert.True(t, secret.IsSecret("stringData"), "the password stays a Pulumi secret")
+	job := one(t, g, "kubernetes:batch/v1:Job", "us-east-redis-cluster-create")
+	env := map[string]string{}
+	for _, e := range job.Input("spec.template.spec.containers").([]any)[0].(map[string]any)["env"].([]any) {
+		m := e.(map[string]any)
+		if v, ok := m["value"].(string); ok {
+			env[m["name"].(string)] = v
+		}
+	}
+	assert.Len(t, strings.Fields(env["REDIS_NODES"]), 6)
+	assert.Equal(t, "3", env["REDIS_MASTERS"])
+	assert.Equal(t, "1", env["REDIS_REPLICAS"])
+	scripts := one(t, g, "kubernetes:core/v1:ConfigMap", "us-east-redis-scripts")
+	assert.Equal(t, redis.ClusterCreateScript, scripts.Input("data").(map[string]any)["cluster-create.sh"], "the Job runs the embedded script")
+	sm := one(t, g, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "us-east-redis-metrics")
+	assert.Equal(t, "15s", sm.Input("spec.endpoints").([]any)[0].(map[string]any)["interval"])
+
+	cm := one(t, g, "kubernetes:core/v1:ConfigMap", "us-east-redis-config")
+	conf := parseRedisConf(t, cm.Input("data").(map[string]any)["redis.conf"].(string))
+	for k, v := range map[string]string{
+		"cluster-enabled": "yes", "cluster-node-timeout": "5000", "maxmemory": "1536mb", "maxmemory-policy": "allkeys-lru",
+		"appendonly": "yes", "save": "900 1 300 10 60 10000", "protected-mode": "yes", "cluster-preferred-endpoint-type": "hostname",
+		"cluster-config-file": "/cluster/nodes.conf", "dir": "/data",
+	} {
+		assert.Equal(t, v, conf[k], k)
+	}
+	assert.NotContains(t, conf, "requirepass", "the password never lands in a ConfigMap")
+}
+
+func TestRedisArgsValidation(t *testing.T) {
+	cases := []struct {
+		path  string
+		value any
+		want  string
+	}{
+		{"tars:redis.nodes", 5, "tars:redis.nodes (5) must equal masters × (1 + replicasPerMaster) = 3 × (1 + 1) = 6"},
+		{"tars:redis.masters", 2, "tars:redis.masters (2) must be at least 3"},
+		{"tars:redis.maxmemoryMb", 2048, "tars:redis.maxmemoryMb (2048) leaves no headroom for the AOF rewrite under memoryLimitMb (2048): at most 1536"},
+		{"tars:redis.maxmemoryPolicy", "lru", `tars:redis.maxmemoryPolicy ("lru") must be one of`},
+		{"tars:redis.replicasPerMaster", -1, "tars:redis.replicasPerMaster (-1) must be at least 1"},
+		{"tars:redis.nodeTimeoutMs", 100, "tars:redis.nodeTimeoutMs (100) must be between 1000 and 60000"},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint(tc.path, "=", tc.value), func(t *testing.T) {
+			g, err := runRecovering(t, "us-east", harness.WithConfig(tc.path, tc.value))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Empty(t, g.Resources)
+		})
+	}
+}
