@@ -35,6 +35,8 @@ var RegionStack = []Requirement{
 		data := at(r.Properties, "stringData")
 		return data.IsMap() && !data.AsMap().Get(alertmanagerKey).IsNull()
 	}},
+	{What: "the Redis Cluster component", Type: "tars:redis:Cluster"},
+	{What: "the Redis StatefulSet", Type: typeStatefulSet},
 	{What: "the Grafana dashboards", Type: typeConfigMap, Match: func(r policyx.AnalyzerResource) bool {
 		return labels(r.Properties, "metadata.labels")["grafana_dashboard"] == "1"
 	}},

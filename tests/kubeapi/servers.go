@@ -99,7 +99,7 @@ func Start(bins map[string]string, timeout time.Duration) (*Server, error) {
 }
 
 func (s *Server) start(bins map[string]string, timeout time.Duration) error {
-	ports, err := freePorts(3)
+	ports, err := FreePorts(3)
 	if err != nil {
 		return err
 	}
@@ -220,8 +220,8 @@ func (s *Server) Stop() {
 	}
 }
 
-// freePorts asks the kernel for n free loopback ports.
-func freePorts(n int) ([]int, error) {
+// FreePorts asks the kernel for n free loopback ports.
+func FreePorts(n int) ([]int, error) {
 	var ports []int
 	var ls []net.Listener
 	defer func() {

@@ -81,31 +81,39 @@ else
   redis-cli --cluster fix "$first" --cluster-yes || true
 fi
 
-# 3. Verify: cluster_state:ok on every member, every slot assigned and ok,
-#    the expected masters and replicas, and no replica replicating itself.
-deadline=$(( $(date +%s) + WAIT ))
-for n in $REDIS_NODES; do
-  until [ "$(info_field "$n" cluster_state)" = "ok" ]; do
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      log "member $n did not reach cluster_state:ok within ${WAIT}s"
-      rcli "$n" cluster info
-      exit 1
-    fi
-    sleep 1
+# 3. Verify: cluster_state:ok on every member, every slot served, the
+#    expected masters and replicas, no replica replicating itself, and every
+#    replica synced. Roles spread by gossip, so wait for them like for the
+#    state.
+check() {
+  for n in $REDIS_NODES; do
+    [ "$(info_field "$n" cluster_state)" = "ok" ] || { why="member $n is not cluster_state:ok"; return 1; }
   done
+  slots=$(info_field "$first" cluster_slots_ok)
+  [ "$slots" = "16384" ] || { why="only $slots of 16384 slots are served"; return 1; }
+  nodes=$(rcli "$first" cluster nodes | tr -d '\r')
+  masters=$(echo "$nodes" | awk '$3 ~ /master/ && $3 !~ /fail/ {c++} END {print c+0}')
+  replicas=$(echo "$nodes" | awk '$3 ~ /slave/ && $3 !~ /fail/ {c++} END {print c+0}')
+  self_replicas=$(echo "$nodes" | awk '$3 ~ /slave/ && $4 == $1 {c++} END {print c+0}')
+  if [ "$masters" -ne "$MASTERS" ] || [ "$replicas" -ne $((MASTERS * REPLICAS)) ] || [ "$self_replicas" -ne 0 ]; then
+    why="unexpected topology: $masters masters, $replicas replicas"
+    return 1
+  fi
+  # A replica that has not synced cannot be promoted: wait for every link.
+  for n in $REDIS_NODES; do
+    link=$(rcli "$n" info replication | tr -d '\r' | sed -n 's/^master_link_status://p')
+    if [ -n "$link" ] && [ "$link" != "up" ]; then why="replica $n has not synced with its master"; return 1; fi
+  done
+}
+
+deadline=$(( $(date +%s) + WAIT ))
+why=""
+until check; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    log "$why after ${WAIT}s"
+    rcli "$first" cluster nodes
+    exit 1
+  fi
+  sleep 1
 done
-slots=$(info_field "$first" cluster_slots_ok)
-if [ "$slots" != "16384" ]; then
-  log "only $slots of 16384 slots are served"
-  exit 1
-fi
-nodes=$(rcli "$first" cluster nodes | tr -d '\r')
-masters=$(echo "$nodes" | awk '$3 ~ /master/ && $3 !~ /fail/ {c++} END {print c+0}')
-replicas=$(echo "$nodes" | awk '$3 ~ /slave/ && $3 !~ /fail/ {c++} END {print c+0}')
-self_replicas=$(echo "$nodes" | awk '$3 ~ /slave/ && $4 == $1 {c++} END {print c+0}')
-if [ "$masters" -ne "$MASTERS" ] || [ "$replicas" -ne $((MASTERS * REPLICAS)) ] || [ "$self_replicas" -ne 0 ]; then
-  log "unexpected topology: $masters masters, $replicas replicas"
-  echo "$nodes"
-  exit 1
-fi
 log "cluster ok: $masters masters, $replicas replicas, 16384 slots"
