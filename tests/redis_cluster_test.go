@@ -22,8 +22,13 @@ const redisSkipEnv = "TARS_SKIP_REDIS"
 
 type member struct {
 	addr string // 127.0.0.1:port
+	bus  int    // cluster bus port
+	dir  string
 	cmd  *exec.Cmd
 }
+
+// node is the member as REDIS_NODES names it.
+func (m member) node() string { return fmt.Sprintf("%s@%d", m.addr, m.bus) }
 
 const testPassword = "loopback-test-password"
 
@@ -54,35 +59,40 @@ func startMembers(t *testing.T, n int) []member {
 	}
 	_, err := exec.LookPath("redis-server")
 	require.NoError(t, err, "redis-server is not installed (.ci/run installs Debian's redis-server; set %s=1 to skip)", redisSkipEnv)
-	args := redis.Args{StorageClass: "unused"}.WithDefaults()
 	ports, err := kubeapi.FreePorts(2 * n)
 	require.NoError(t, err)
 	var members []member
 	for i := range n {
-		dir := t.TempDir()
-		conf := args.RedisConfig().
-			Set("port", strconv.Itoa(ports[2*i])).
-			Set("cluster-port", strconv.Itoa(ports[2*i+1])).
-			Set("bind", "127.0.0.1").
-			Set("dir", dir).
-			Set("cluster-config-file", filepath.Join(dir, "nodes.conf"))
-		path := filepath.Join(dir, "redis.conf")
-		require.NoError(t, os.WriteFile(path, []byte(conf.Render()), 0o600))
-		cmd := exec.Command("redis-server", path, "--requirepass", testPassword, "--masterauth", testPassword,
-			"--cluster-announce-hostname", "127.0.0.1", "--daemonize", "no")
-		logf, err := os.Create(filepath.Join(dir, "redis.log"))
-		require.NoError(t, err)
-		cmd.Stdout, cmd.Stderr = logf, logf
-		require.NoError(t, cmd.Start())
-		m := member{addr: fmt.Sprintf("127.0.0.1:%d", ports[2*i]), cmd: cmd}
-		t.Cleanup(func() {
-			_ = m.cmd.Process.Kill() // may already be stopped by the failover test
-			_ = m.cmd.Wait()
-			_ = logf.Close()
-		})
-		members = append(members, m)
+		members = append(members, launch(t, t.TempDir(), ports[2*i], ports[2*i+1]))
 	}
 	return members
+}
+
+// launch starts one member in dir with the component's rendered redis.conf.
+func launch(t *testing.T, dir string, port, bus int) member {
+	t.Helper()
+	args := redis.Args{StorageClass: "unused"}.WithDefaults()
+	conf := args.RedisConfig().
+		Set("port", strconv.Itoa(port)).
+		Set("cluster-port", strconv.Itoa(bus)).
+		Set("bind", "127.0.0.1").
+		Set("dir", dir).
+		Set("cluster-config-file", filepath.Join(dir, "nodes.conf"))
+	path := filepath.Join(dir, "redis.conf")
+	require.NoError(t, os.WriteFile(path, []byte(conf.Render()), 0o600))
+	cmd := exec.Command("redis-server", path, "--requirepass", testPassword, "--masterauth", testPassword,
+		"--cluster-announce-hostname", "127.0.0.1", "--daemonize", "no")
+	logf, err := os.OpenFile(filepath.Join(dir, "redis.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	require.NoError(t, err)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	require.NoError(t, cmd.Start())
+	m := member{addr: fmt.Sprintf("127.0.0.1:%d", port), bus: bus, dir: dir, cmd: cmd}
+	t.Cleanup(func() {
+		_ = m.cmd.Process.Kill() // may already be stopped by the test
+		_ = m.cmd.Wait()
+		_ = logf.Close()
+	})
+	return m
 }
 
 // runScript runs the component's embedded cluster-create script.
@@ -92,7 +102,7 @@ func runScript(t *testing.T, members []member) string {
 	require.NoError(t, os.WriteFile(path, []byte(redis.ClusterCreateScript), 0o700))
 	var addrs []string
 	for _, m := range members {
-		addrs = append(addrs, m.addr)
+		addrs = append(addrs, m.node())
 	}
 	cmd := exec.Command("sh", path)
 	cmd.Env = append(os.Environ(), "REDIS_NODES="+strings.Join(addrs, " "), "REDIS_PASSWORD="+testPassword,
@@ -100,6 +110,42 @@ func runScript(t *testing.T, members []member) string {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "cluster-create.sh failed:\n%s", out)
 	return string(out)
+}
+
+// TestRedisClusterSurvivesFullRestart stops every member and starts them
+// again on new ports (as pods come back with new IPs) on their own data and
+// nodes.conf: the script re-introduces them and the same cluster, same node
+// IDs and same data, is ok again.
+func TestRedisClusterSurvivesFullRestart(t *testing.T) {
+	members := startMembers(t, 6)
+	runScript(t, members)
+	before := topology(t, members[0].addr)
+	require.Contains(t, rcli(t, members[0].addr, "-c", "set", "survivor", "yes"), "OK")
+	for _, m := range members {
+		_ = rcli(t, m.addr, "cluster", "saveconfig")
+		require.NoError(t, m.cmd.Process.Signal(os.Interrupt))
+		_ = m.cmd.Wait() // exits non-zero on SIGINT; only its stopping matters
+	}
+	ports, err := kubeapi.FreePorts(2 * len(members))
+	require.NoError(t, err)
+	restarted := make([]member, len(members))
+	for i, m := range members {
+		restarted[i] = launch(t, m.dir, ports[2*i], ports[2*i+1])
+	}
+	out := runScript(t, restarted)
+	assert.Contains(t, out, "re-introducing members at their current addresses")
+	assert.Contains(t, out, "cluster ok: 3 masters, 3 replicas, 16384 slots")
+	after := topology(t, restarted[0].addr)
+	assert.ElementsMatch(t, keys(before), keys(after), "the same node identities came back")
+	assert.Contains(t, rcli(t, restarted[0].addr, "-c", "get", "survivor"), "yes", "data survived (AOF/RDB)")
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 // topology is node id → "role master-id slots", without volatile fields.

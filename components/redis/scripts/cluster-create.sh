@@ -3,7 +3,8 @@
 # and, unchanged, by the tests against redis-server processes on loopback.
 #
 # Environment:
-#   REDIS_NODES          space-separated host:port of every member (required)
+#   REDIS_NODES          space-separated host:port of every member (required);
+#                        host:port@busport when the bus is not port+10000
 #   REDIS_MASTERS        number of masters (default 3)
 #   REDIS_REPLICAS       replicas per master (default 1)
 #   REDIS_PASSWORD       the cluster password (optional)
@@ -20,10 +21,24 @@ fi
 
 log() { echo "cluster-create: $*"; }
 
-# rcli host:port args... runs redis-cli against one member.
+# rcli host:port[@bus] args... runs redis-cli against one member.
 rcli() {
-  node="$1"; shift
+  node="${1%@*}"; shift
   redis-cli -h "${node%:*}" -p "${node##*:}" "$@"
+}
+
+# resolve host prints the address of a host name (or the name itself).
+resolve() {
+  ip=$(getent hosts "$1" 2>/dev/null | awk '{print $1; exit}')
+  echo "${ip:-$1}"
+}
+
+# bus host:port[@bus] prints the member's cluster bus port.
+bus() {
+  case "$1" in
+    *@*) echo "${1##*@}" ;;
+    *) p="${1##*:}"; echo $((p + 10000)) ;;
+  esac
 }
 
 # info_field host:port field prints one field of CLUSTER INFO.
@@ -67,9 +82,8 @@ if [ "$formed" = "no" ]; then
   # hostnames to clients, cluster-preferred-endpoint-type hostname).
   addrs=""
   for n in $REDIS_NODES; do
-    host="${n%:*}"; port="${n##*:}"
-    ip=$(getent hosts "$host" 2>/dev/null | awk '{print $1; exit}')
-    addrs="$addrs ${ip:-$host}:$port"
+    hp="${n%@*}"
+    addrs="$addrs $(resolve "${hp%:*}"):${hp##*:}"
   done
   log "creating the cluster: $MASTERS masters, $REPLICAS replica(s) each"
   # shellcheck disable=SC2086 # word splitting of the address list is intended
@@ -77,8 +91,23 @@ if [ "$formed" = "no" ]; then
 elif [ "$(info_field "$first" cluster_state)" = "ok" ]; then
   log "cluster already formed and ok: nothing to do"
 else
-  log "cluster formed but not ok: repairing slot coverage"
-  redis-cli --cluster fix "$first" --cluster-yes || true
+  # Members restarted with new addresses (pods rescheduled with new IPs)
+  # still know each other only by the old ones: introduce every member to
+  # every other at its current address. A member recognises the node ID in
+  # the handshake and updates the address; a MEET with a live link is a no-op.
+  log "cluster formed but not ok: re-introducing members at their current addresses"
+  for n in $REDIS_NODES; do
+    hp="${n%@*}"
+    ip=$(resolve "${hp%:*}")
+    for m in $REDIS_NODES; do
+      if [ "$m" != "$n" ]; then rcli "$m" cluster meet "$ip" "${hp##*:}" "$(bus "$n")" >/dev/null || true; fi
+    done
+  done
+  sleep 3
+  if [ "$(info_field "$first" cluster_state)" != "ok" ]; then
+    log "repairing slot coverage"
+    redis-cli --cluster fix "${first%@*}" --cluster-yes || true
+  fi
 fi
 
 # 3. Verify: cluster_state:ok on every member, every slot served, the
