@@ -187,35 +187,62 @@ func (c *Cluster) newGuards(ctx *pulumi.Context, name string, a Args, opts ...pu
 	return err
 }
 
+// RejoinSchedule is when the formation script runs again: it does nothing
+// on a healthy cluster and re-introduces members that all restarted with
+// new addresses, so the cluster heals without an operator.
+const RejoinSchedule = "*/5 * * * *"
+
+// formationPod is the pod that runs the embedded cluster-create script.
+func formationPod(a Args) *corev1.PodTemplateSpecArgs {
+	labels := appLabels("cluster-create")
+	return &corev1.PodTemplateSpecArgs{
+		Metadata: &metav1.ObjectMetaArgs{Labels: labels},
+		Spec: &corev1.PodSpecArgs{
+			RestartPolicy:   pulumi.String("OnFailure"),
+			SecurityContext: &corev1.PodSecurityContextArgs{RunAsNonRoot: pulumi.Bool(true), RunAsUser: pulumi.Int(redisUID)},
+			Containers: corev1.ContainerArray{corev1.ContainerArgs{
+				Name:    pulumi.String("cluster-create"),
+				Image:   pulumi.String(versions.Redis),
+				Command: pulumi.ToStringArray([]string{"sh", "/scripts/cluster-create.sh"}),
+				Env: corev1.EnvVarArray{passwordEnv(),
+					corev1.EnvVarArgs{Name: pulumi.String("REDIS_NODES"), Value: pulumi.String(a.memberHosts())},
+					corev1.EnvVarArgs{Name: pulumi.String("REDIS_MASTERS"), Value: pulumi.String(fmt.Sprint(a.Masters))},
+					corev1.EnvVarArgs{Name: pulumi.String("REDIS_REPLICAS"), Value: pulumi.String(fmt.Sprint(a.ReplicasPerMaster))}},
+				Resources:       resources("50m", "200m", "64Mi"),
+				SecurityContext: nonRoot(),
+				VolumeMounts:    corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("scripts"), MountPath: pulumi.String("/scripts"), ReadOnly: pulumi.Bool(true)}},
+			}},
+			Volumes: corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("scripts"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: pulumi.String(scriptsName)}}},
+		},
+	}
+}
+
 // newFormationJob runs the embedded cluster-create script once the
-// StatefulSet exists; the script is idempotent, so a re-run changes nothing.
+// StatefulSet exists, and again on RejoinSchedule; the script is idempotent,
+// so a re-run on a healthy cluster changes nothing.
 func (c *Cluster) newFormationJob(ctx *pulumi.Context, name string, a Args, opts ...pulumi.ResourceOption) error {
 	labels := appLabels("cluster-create")
-	_, err := batchv1.NewJob(ctx, name+"-cluster-create", &batchv1.JobArgs{
+	if _, err := batchv1.NewJob(ctx, name+"-cluster-create", &batchv1.JobArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("redis-cluster-create"), Namespace: pulumi.String(a.Namespace), Labels: labels},
 		Spec: &batchv1.JobSpecArgs{
 			BackoffLimit:            pulumi.Int(6),
 			TtlSecondsAfterFinished: pulumi.Int(86400),
-			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: labels},
-				Spec: &corev1.PodSpecArgs{
-					RestartPolicy:   pulumi.String("OnFailure"),
-					SecurityContext: &corev1.PodSecurityContextArgs{RunAsNonRoot: pulumi.Bool(true), RunAsUser: pulumi.Int(redisUID)},
-					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:    pulumi.String("cluster-create"),
-						Image:   pulumi.String(versions.Redis),
-						Command: pulumi.ToStringArray([]string{"sh", "/scripts/cluster-create.sh"}),
-						Env: corev1.EnvVarArray{passwordEnv(),
-							corev1.EnvVarArgs{Name: pulumi.String("REDIS_NODES"), Value: pulumi.String(a.memberHosts())},
-							corev1.EnvVarArgs{Name: pulumi.String("REDIS_MASTERS"), Value: pulumi.String(fmt.Sprint(a.Masters))},
-							corev1.EnvVarArgs{Name: pulumi.String("REDIS_REPLICAS"), Value: pulumi.String(fmt.Sprint(a.ReplicasPerMaster))}},
-						Resources:       resources("50m", "200m", "64Mi"),
-						SecurityContext: nonRoot(),
-						VolumeMounts:    corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("scripts"), MountPath: pulumi.String("/scripts"), ReadOnly: pulumi.Bool(true)}},
-					}},
-					Volumes: corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("scripts"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: pulumi.String(scriptsName)}}},
-				},
-			},
+			Template:                formationPod(a),
+		},
+	}, opts...); err != nil {
+		return err
+	}
+	_, err := batchv1.NewCronJob(ctx, name+"-cluster-rejoin", &batchv1.CronJobArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("redis-cluster-rejoin"), Namespace: pulumi.String(a.Namespace), Labels: labels},
+		Spec: &batchv1.CronJobSpecArgs{
+			Schedule:                   pulumi.String(RejoinSchedule),
+			ConcurrencyPolicy:          pulumi.String("Forbid"),
+			SuccessfulJobsHistoryLimit: pulumi.Int(1),
+			FailedJobsHistoryLimit:     pulumi.Int(3),
+			JobTemplate: batchv1.JobTemplateSpecArgs{Spec: &batchv1.JobSpecArgs{
+				BackoffLimit: pulumi.Int(2),
+				Template:     formationPod(a),
+			}},
 		},
 	}, opts...)
 	return err
