@@ -359,6 +359,6 @@ func TestIRSARoleRefusesWildcardsAndOtherServiceAccounts(t *testing.T) {
 
 	doc := cluster.TrustPolicy("arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC", "https://oidc.eks.us-east-1.amazonaws.com/id/ABC", "monitoring", "thanos")
 	cond := doc.Statement[0].Condition["StringEquals"]
-	assert.Equal(t, "system:serviceaccount:monitoring:thanos", cond["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"])
+	assert.Equal(t, cluster.ConditionValue{"system:serviceaccount:monitoring:thanos"}, cond["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"])
 	assert.NotContains(t, doc.Statement[0].Condition, "StringLike", "no wildcard service-account match")
 }

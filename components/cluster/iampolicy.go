@@ -15,12 +15,73 @@ type PolicyDocument struct {
 
 // PolicyStatement is one IAM statement.
 type PolicyStatement struct {
-	Sid       string                       `json:"Sid,omitempty"`
-	Effect    string                       `json:"Effect"`
-	Principal map[string]any               `json:"Principal,omitempty"`
-	Action    []string                     `json:"Action"`
-	Resource  []string                     `json:"Resource,omitempty"`
-	Condition map[string]map[string]string `json:"Condition,omitempty"`
+	Sid       string                               `json:"Sid,omitempty"`
+	Effect    string                               `json:"Effect"`
+	Principal map[string]any                       `json:"Principal,omitempty"`
+	Action    []string                             `json:"Action"`
+	Resource  []string                             `json:"Resource,omitempty"`
+	Condition map[string]map[string]ConditionValue `json:"Condition,omitempty"`
+}
+
+// ConditionValue is the value of one condition key: one string or several
+// (any of which matches). One value is written as a plain string, as IAM
+// and the trust-policy checks expect.
+type ConditionValue []string
+
+// MarshalJSON writes one value as a string and several as a list.
+func (v ConditionValue) MarshalJSON() ([]byte, error) {
+	if len(v) == 1 {
+		return json.Marshal(v[0])
+	}
+	return json.Marshal([]string(v))
+}
+
+// UnmarshalJSON reads a string or a list of strings.
+func (v *ConditionValue) UnmarshalJSON(b []byte) error {
+	l, err := stringOrList(b)
+	*v = l
+	return err
+}
+
+// UnmarshalJSON reads a statement as AWS documents write it: Action and
+// Resource may each be a single string or a list.
+func (s *PolicyStatement) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Sid       string                               `json:"Sid"`
+		Effect    string                               `json:"Effect"`
+		Principal map[string]any                       `json:"Principal"`
+		Action    json.RawMessage                      `json:"Action"`
+		Resource  json.RawMessage                      `json:"Resource"`
+		Condition map[string]map[string]ConditionValue `json:"Condition"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*s = PolicyStatement{Sid: raw.Sid, Effect: raw.Effect, Principal: raw.Principal, Condition: raw.Condition}
+	var err error
+	if s.Action, err = stringOrList(raw.Action); err != nil {
+		return fmt.Errorf("statement %q: Action: %w", raw.Sid, err)
+	}
+	if s.Resource, err = stringOrList(raw.Resource); err != nil {
+		return fmt.Errorf("statement %q: Resource: %w", raw.Sid, err)
+	}
+	return nil
+}
+
+// stringOrList decodes "x" or ["x", "y"]; an absent value is nil.
+func stringOrList(b []byte) ([]string, error) {
+	if len(b) == 0 || string(b) == "null" {
+		return nil, nil
+	}
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		return []string{one}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return nil, fmt.Errorf("want a string or a list of strings: %s", b)
+	}
+	return many, nil
 }
 
 // policyVersion is the only IAM policy language version with variables.

@@ -10,6 +10,10 @@ import (
 	"github.com/tars-platform/infra/internal/check"
 )
 
+// MaxInlinePolicyChars is IAM's limit on the inline policies of one role
+// (10,240 characters, whitespace not counted; the JSON here has none).
+const MaxInlinePolicyChars = 10240
+
 // OIDC is what an IRSA role needs from its cluster.
 type OIDC struct {
 	ProviderArn pulumi.StringOutput
@@ -46,6 +50,9 @@ func (a IRSAArgs) validate() error {
 		if err := a.Policy.ValidateLeastPrivilege(); err != nil {
 			p.Addf("policy", "%v", err)
 		}
+		if doc, err := a.Policy.JSON(); err == nil && len(doc) > MaxInlinePolicyChars {
+			p.Addf("policy", "is %d characters; IAM refuses inline role policies over %d", len(doc), MaxInlinePolicyChars)
+		}
 	}
 	for i, m := range a.ManagedPolicies {
 		if m == "" || strings.ContainsAny(m, ":/*") {
@@ -72,10 +79,10 @@ func TrustPolicy(providerArn, issuerURL, namespace, serviceAccount string) Polic
 	return NewPolicy(PolicyStatement{
 		Principal: map[string]any{"Federated": providerArn},
 		Action:    []string{"sts:AssumeRoleWithWebIdentity"},
-		Condition: map[string]map[string]string{
+		Condition: map[string]map[string]ConditionValue{
 			"StringEquals": {
-				issuer + ":sub": "system:serviceaccount:" + namespace + ":" + serviceAccount,
-				issuer + ":aud": "sts.amazonaws.com",
+				issuer + ":sub": {"system:serviceaccount:" + namespace + ":" + serviceAccount},
+				issuer + ":aud": {"sts.amazonaws.com"},
 			},
 		},
 	})

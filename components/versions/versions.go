@@ -44,30 +44,86 @@ func Addon(kubernetesMinor, addon string) (string, bool) {
 	return v, ok
 }
 
-// Chart is a Helm chart the platform installs, pinned with the version of
-// the application (operator) it runs.
+// Chart is a Helm chart the platform installs, pinned exactly. Every chart
+// is installed from Repository at Version by the shared chart block
+// (components/chart); `tarsctl charts pull` fetches the same archives,
+// named <Name>-<Version>.tgz, for the offline chart tier.
 type Chart struct {
 	Name       string // chart name in its repository
 	Repository string // Helm repository URL
-	Version    string // chart version, exact
-	AppVersion string // the chart's appVersion: the operator release it deploys
+	Version    string // chart version, exact, as the repository spells it
+	// AppVersion is the chart's appVersion without a leading "v": the
+	// operator or application release it deploys.
+	AppVersion string
 }
 
-// Charts pinned for the platform. Source: each chart's Chart.yaml
-// (version/appVersion) at the tag named; the pairs are the ones
-// ../shared/DESIGN.md lists. The conformance tier installs the CRDs of the
-// operator at AppVersion from the operator's own Go module and fails if the
-// module's declared version drifts from AppVersion.
+// Archive is the file name of the chart's packaged archive.
+func (c Chart) Archive() string { return c.Name + "-" + c.Version + ".tgz" }
+
+// Charts pinned for the platform. Source of each: the chart's Chart.yaml
+// (version/appVersion) at the upstream commit named, which is also the
+// archive in the offline mirror ../shared/charts (its README lists the
+// commits and sha256 sums). The conformance tier installs an operator's
+// CRDs at AppVersion from the operator's own Go module where the program
+// creates its custom resources, and fails if that module's declared
+// version drifts from AppVersion; the chart tier fails if an archive's
+// Chart.yaml disagrees with the pin.
 var (
-	// kube-prometheus-stack 88.x runs prometheus-operator v0.93.1.
-	KubePrometheusStack = Chart{Name: "kube-prometheus-stack", Repository: "https://prometheus-community.github.io/helm-charts", Version: "88.0.0", AppVersion: "0.93.1"}
-	// cloudnative-pg 0.29.x runs the CloudNativePG operator 1.30.0.
-	CloudNativePG = Chart{Name: "cloudnative-pg", Repository: "https://cloudnative-pg.github.io/charts", Version: "0.29.0", AppVersion: "1.30.0"}
-	// plugin-barman-cloud 0.7.x runs the Barman Cloud CNPG-I plugin v0.13.0.
-	PluginBarmanCloud = Chart{Name: "plugin-barman-cloud", Repository: "https://cloudnative-pg.github.io/charts", Version: "0.7.0", AppVersion: "0.13.0"}
-	// vertical-pod-autoscaler (upstream kubernetes/autoscaler chart) 0.11.x runs VPA 1.7.1.
+	// KubePrometheusStack runs prometheus-operator v0.93.1 (grafana 12.11.1
+	// subchart). prometheus-community/helm-charts @ ea930baeebeb.
+	KubePrometheusStack = Chart{Name: "kube-prometheus-stack", Repository: "https://prometheus-community.github.io/helm-charts", Version: "88.5.3", AppVersion: "0.93.1"}
+	// Thanos is stevehipwell's chart with the upstream quay.io/thanos image.
+	// stevehipwell/helm-charts @ 8e4dbb7290ba.
+	Thanos = Chart{Name: "thanos", Repository: "https://stevehipwell.github.io/helm-charts", Version: "1.24.1", AppVersion: "0.42.4"}
+	// Loki from the grafana-community repository (external S3 storage).
+	// grafana-community/helm-charts @ 3386a1156177.
+	Loki = Chart{Name: "loki", Repository: "https://grafana-community.github.io/helm-charts", Version: "18.11.0", AppVersion: "3.7.6"}
+	// Alloy replaces the end-of-life Promtail. grafana/alloy @ 233907cff225.
+	Alloy = Chart{Name: "alloy", Repository: "https://grafana.github.io/helm-charts", Version: "1.11.1", AppVersion: "1.18.1"}
+	// Jaeger v2 (no bundled storage). jaegertracing/helm-charts @ 6c602b54a180.
+	Jaeger = Chart{Name: "jaeger", Repository: "https://jaegertracing.github.io/helm-charts", Version: "4.11.1", AppVersion: "2.19.0"}
+	// OpenSearch is Jaeger's span storage. opensearch-project/helm-charts @ 0a2cba40e973.
+	OpenSearch = Chart{Name: "opensearch", Repository: "https://opensearch-project.github.io/helm-charts", Version: "3.6.0", AppVersion: "3.6.0"}
+	// OpenTelemetryCollector needs mode and image.repository set.
+	// open-telemetry/opentelemetry-helm-charts @ f5178cb97987.
+	OpenTelemetryCollector = Chart{Name: "opentelemetry-collector", Repository: "https://open-telemetry.github.io/opentelemetry-helm-charts", Version: "0.170.0", AppVersion: "0.158.0"}
+	// ClusterAutoscaler's default image is 1.35; the program pins the image
+	// to the control plane's minor. kubernetes/autoscaler @ 5a0b98e45f89.
+	ClusterAutoscaler = Chart{Name: "cluster-autoscaler", Repository: "https://kubernetes.github.io/autoscaler", Version: "9.59.0", AppVersion: "1.35.0"}
+	// VerticalPodAutoscaler (upstream kubernetes/autoscaler chart) runs VPA
+	// 1.7.1. kubernetes/autoscaler @ 49ef1cb46052.
 	VerticalPodAutoscaler = Chart{Name: "vertical-pod-autoscaler", Repository: "https://kubernetes.github.io/autoscaler", Version: "0.11.0", AppVersion: "1.7.1"}
+	// CloudNativePG runs the operator 1.30.0. cloudnative-pg/charts @ d1b5ad60cee2.
+	CloudNativePG = Chart{Name: "cloudnative-pg", Repository: "https://cloudnative-pg.github.io/charts", Version: "0.29.0", AppVersion: "1.30.0"}
+	// PluginBarmanCloud runs the Barman Cloud CNPG-I plugin v0.13.0; it
+	// needs cert-manager. cloudnative-pg/charts @ 83bd9c59514c.
+	PluginBarmanCloud = Chart{Name: "plugin-barman-cloud", Repository: "https://cloudnative-pg.github.io/charts", Version: "0.7.0", AppVersion: "0.13.0"}
+	// CertManager ships its CRDs as templates, off by default.
+	// cert-manager/cert-manager @ 24e33194fb39 (tag v1.21.1).
+	CertManager = Chart{Name: "cert-manager", Repository: "https://charts.jetstack.io", Version: "v1.21.1", AppVersion: "1.21.1"}
+	// AWSLoadBalancerController needs clusterName. aws/eks-charts gh-pages @
+	// c7f9ea560178 (chart source kubernetes-sigs/aws-load-balancer-controller
+	// @ v3.5.0 = 11eb202c97e4).
+	AWSLoadBalancerController = Chart{Name: "aws-load-balancer-controller", Repository: "https://aws.github.io/eks-charts", Version: "3.5.0", AppVersion: "3.5.0"}
+	// Kubecost 3.x (the chart was renamed from cost-analyzer).
+	// kubecost/kubecost @ 0601bd5301bf.
+	Kubecost = Chart{Name: "kubecost", Repository: "https://kubecost.github.io/kubecost", Version: "3.2.1", AppVersion: "3.2.1"}
+	// OpenCost is the fully open alternative to Kubecost.
+	// opencost/opencost-helm-chart @ 725bb939d6a6.
+	OpenCost = Chart{Name: "opencost", Repository: "https://opencost.github.io/opencost-helm-chart", Version: "2.5.17", AppVersion: "1.120.1"}
+	// NVIDIADevicePlugin exposes GPUs to the scheduler.
+	// NVIDIA/k8s-device-plugin @ 1b826acc6af3.
+	NVIDIADevicePlugin = Chart{Name: "nvidia-device-plugin", Repository: "https://nvidia.github.io/k8s-device-plugin", Version: "0.20.0", AppVersion: "0.20.0"}
+	// DCGMExporter exports GPU metrics. NVIDIA/dcgm-exporter @ 691c92762eb5.
+	DCGMExporter = Chart{Name: "dcgm-exporter", Repository: "https://nvidia.github.io/dcgm-exporter/helm-charts", Version: "4.8.2", AppVersion: "4.8.2"}
 )
+
+// Charts is every pinned chart: what `tarsctl charts pull` fetches.
+var Charts = []Chart{
+	KubePrometheusStack, Thanos, Loki, Alloy, Jaeger, OpenSearch, OpenTelemetryCollector,
+	ClusterAutoscaler, VerticalPodAutoscaler, CloudNativePG, PluginBarmanCloud, CertManager,
+	AWSLoadBalancerController, Kubecost, OpenCost, NVIDIADevicePlugin, DCGMExporter,
+}
 
 // Conformance-tier servers: built from source at these versions (tools/kubeserver).
 const (
