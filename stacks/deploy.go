@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tars-platform/infra/components/addons"
 	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/components/redis"
@@ -33,6 +34,16 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	args.Tags = cfg.tags()
 	cl, err := cluster.New(ctx, region, args)
 	if err != nil {
+		return err
+	}
+	if _, err := addons.New(ctx, region+"-addons", addons.Args{
+		ClusterName: cl.ClusterName,
+		VpcID:       cl.VpcID,
+		Region:      cl.Region,
+		OIDC:        cl.OIDC,
+		Partition:   cl.Partition,
+		Tags:        cfg.tags(),
+	}, pulumi.Provider(cl.Provider)); err != nil {
 		return err
 	}
 	if _, err := alerting.New(ctx, region+"-alerting", cfg.alertingArgs(), pulumi.Provider(cl.Provider)); err != nil {

@@ -124,6 +124,11 @@ func mockID(typ, name string) string {
 	return fmt.Sprintf("%s-%016x", prefix, h.Sum64())
 }
 
+// MockRoleArn is the ARN the mocks give the IAM role of a logical name.
+func MockRoleArn(name string) string {
+	return fmt.Sprintf("arn:aws:iam::%s:role/%s", MockAccountID, mockID("aws:iam/role:Role", name))
+}
+
 // computed returns the provider-computed outputs the program reads.
 func (m *mocks) computed(typ, name, id string, in resource.PropertyMap) map[string]any {
 	arn := func(service, kind string) string {
@@ -153,7 +158,7 @@ func (m *mocks) computed(typ, name, id string, in resource.PropertyMap) map[stri
 			"status":               "ACTIVE",
 		}
 	case "aws:iam/role:Role":
-		return map[string]any{"arn": fmt.Sprintf("arn:aws:iam::%s:role/%s", MockAccountID, id), "name": id}
+		return map[string]any{"arn": MockRoleArn(name), "name": id}
 	case "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
 		return map[string]any{"arn": fmt.Sprintf("arn:aws:iam::%s:oidc-provider/%s", MockAccountID, strings.TrimPrefix(str("url"), "https://"))}
 	case "aws:kms/key:Key":
@@ -164,6 +169,12 @@ func (m *mocks) computed(typ, name, id string, in resource.PropertyMap) map[stri
 			"resources": []any{map[string]any{"autoscalingGroups": []any{map[string]any{"name": "eks-" + id}}}},
 			"status":    "ACTIVE",
 		}
+	case "kubernetes:helm.sh/v3:Release":
+		// What the provider reports after a first install.
+		return map[string]any{"status": map[string]any{
+			"name": str("name"), "namespace": str("namespace"), "chart": str("chart"),
+			"version": str("version"), "status": "deployed", "revision": 1,
+		}}
 	case "random:index/randomPassword:RandomPassword":
 		return map[string]any{"result": "mock-password-" + id, "bcryptHash": "$2a$10$mock"}
 	case "aws:ec2/launchTemplate:LaunchTemplate":
