@@ -1,0 +1,179 @@
+package tests
+
+import (
+	"context"
+	"path"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/internal/helmchart"
+	"github.com/tars-platform/infra/tests/charttier"
+	"helm.sh/helm/v3/pkg/chart"
+)
+
+// chartKeyExceptions is the one reviewed list of values the program sets
+// that a chart reads but its values.yaml does not list (charts often leave
+// such keys commented out). Each names the template that reads the key;
+// TestChartsKeyExceptionsAreRead proves the template still reads it and
+// the program still sets it, so the list cannot go stale.
+var chartKeyExceptions = []struct {
+	Chart    string // chart name
+	Key      string // dotted value path
+	Template string // chart-relative template path that reads it
+}{}
+
+func chartKeyException(chartName, key string) bool {
+	for _, e := range chartKeyExceptions {
+		if e.Chart == chartName && e.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// TestChartsKeyExceptionsAreRead: every exception is a key the chart's
+// defaults lack, that some release of a stack sets, and that its named
+// template reads.
+func TestChartsKeyExceptionsAreRead(t *testing.T) {
+	for _, e := range chartKeyExceptions {
+		var pin versions.Chart
+		for _, c := range versions.Charts {
+			if c.Name == e.Chart {
+				pin = c
+			}
+		}
+		require.NotEmpty(t, pin.Name, "exception for unpinned chart %s", e.Chart)
+		ch, err := helmchart.Load(chartsDir(t), charttier.Ref(pin))
+		require.NoError(t, err)
+		var src string
+		for _, tpl := range allTemplates(ch, "") {
+			if tpl.name == e.Template {
+				src = tpl.data
+			}
+		}
+		require.NotEmpty(t, src, "%s: chart %s has no template %s", e.Key, e.Chart, e.Template)
+		last := e.Key[strings.LastIndex(e.Key, ".")+1:]
+		assert.Regexp(t, `\.`+regexp.QuoteMeta(last)+`\b`, src, "%s: %s does not read %s", e.Chart, e.Template, e.Key)
+		unknown := false
+		used := false
+		for _, stack := range Stacks {
+			for _, r := range renderStack(t, stack).releases {
+				if r.Chart != e.Chart {
+					continue
+				}
+				for _, p := range helmchart.UnknownKeys(helmchart.Defaults(ch), r.Values) {
+					if p.Path == e.Key {
+						unknown, used = true, true
+					}
+				}
+			}
+		}
+		assert.True(t, used && unknown, "exception %s %s is stale: no release sets it, or the chart's defaults now have it", e.Chart, e.Key)
+	}
+}
+
+type template struct{ name, data string }
+
+// allTemplates lists a chart's templates and its dependencies', named
+// relative to the top chart ("charts/grafana/templates/…" for a subchart).
+func allTemplates(ch *chart.Chart, prefix string) []template {
+	var out []template
+	for _, f := range ch.Templates {
+		out = append(out, template{path.Join(prefix, f.Name), string(f.Data)})
+	}
+	for _, d := range ch.Dependencies() {
+		out = append(out, allTemplates(d, path.Join(prefix, "charts", d.Name()))...)
+	}
+	return out
+}
+
+// TestChartsKeyCheckCatchesMistakes proves the key walk and the schema can
+// fail, on the real cert-manager chart: a misspelt key, a key under a
+// subtree the chart has, a key the chart only mentions in a comment, a map
+// where the chart has a scalar and the reverse are reported; keys below
+// pass-through defaults (resources: {}) are not; the schema refuses a
+// replica count that is not a number.
+func TestChartsKeyCheckCatchesMistakes(t *testing.T) {
+	ch, err := helmchart.Load(chartsDir(t), charttier.Ref(versions.CertManager))
+	require.NoError(t, err)
+	values := map[string]any{
+		"replicaCont":    2,                                                    // typo
+		"webhook":        map[string]any{"replicas": 2, "replicaCount": 2},     // wrong name in a known subtree
+		"serviceAccount": map[string]any{"name": "cm", "create": true},         // only in a comment upstream
+		"crds":           "yes",                                                // map in the chart
+		"featureGates":   map[string]any{"A": true},                            // string in the chart
+		"resources":      map[string]any{"requests": map[string]any{"cpu": 1}}, // pass-through
+		"prometheus":     map[string]any{"enabled": true},
+	}
+	var got []string
+	for _, p := range helmchart.UnknownKeys(helmchart.Defaults(ch), values) {
+		got = append(got, p.String())
+	}
+	assert.Equal(t, []string{
+		"crds is a map in the chart's values, the program sets string",
+		"featureGates is string in the chart's values, the program sets a map",
+		"replicaCont is not a key of the chart's values",
+		"serviceAccount.name is not a key of the chart's values",
+		"webhook.replicas is not a key of the chart's values",
+	}, got)
+
+	err = helmchart.Schema(ch, map[string]any{"replicaCount": "two"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "replicaCount")
+	assert.NoError(t, helmchart.Schema(ch, map[string]any{"replicaCount": 2}))
+}
+
+// TestChartsDefaultsIncludeSubcharts: a key of a dependency is known under
+// the dependency's key (its alias when it has one), with the parent's
+// overrides, and dependencies' globals are known at the root.
+func TestChartsDefaultsIncludeSubcharts(t *testing.T) {
+	ch, err := helmchart.Load(chartsDir(t), charttier.Ref(versions.KubePrometheusStack))
+	require.NoError(t, err)
+	d := helmchart.Defaults(ch)
+	values := map[string]any{
+		// grafana subchart keys, and the parent's own key under it
+		"grafana":            map[string]any{"replicas": 2, "sidecar": map[string]any{"dashboards": map[string]any{"enabled": true}}, "defaultDashboardsEnabled": false},
+		"kube-state-metrics": map[string]any{"replicas": 2},
+		"prometheus-node-exporter": map[string]any{
+			"hostRootFsMount": map[string]any{"enabled": false},
+		},
+		"grafanna": map[string]any{"replicas": 2},
+	}
+	var got []string
+	for _, p := range helmchart.UnknownKeys(d, values) {
+		got = append(got, p.Path)
+	}
+	assert.Equal(t, []string{"grafanna"}, got)
+}
+
+// TestChartsRenderFollowsCapabilities: an API version handed to the render
+// reaches the chart's Capabilities, and without it a gated object is not
+// rendered — how a chart installed before its CRDs' owner behaves (alloy
+// renders its VerticalPodAutoscaler only when autoscaling.k8s.io/v1 is
+// served).
+func TestChartsRenderFollowsCapabilities(t *testing.T) {
+	render := func(apis []string) int {
+		ch, err := helmchart.Load(chartsDir(t), charttier.Ref(versions.Alloy))
+		require.NoError(t, err)
+		out, err := helmchart.Render(context.Background(), helmchart.Input{
+			Chart: ch, ReleaseName: "alloy", Namespace: "monitoring", KubeVersion: versions.KubernetesDefault,
+			Values: map[string]any{"controller": map[string]any{"autoscaling": map[string]any{
+				"vertical": map[string]any{"enabled": true}}}},
+			APIVersions: apis,
+		})
+		require.NoError(t, err)
+		n := 0
+		for _, o := range out.Objects {
+			if o.Kind() == "VerticalPodAutoscaler" {
+				n++
+			}
+		}
+		return n
+	}
+	assert.Equal(t, 1, render([]string{"autoscaling.k8s.io/v1", "autoscaling.k8s.io/v1/VerticalPodAutoscaler"}))
+	assert.Equal(t, 0, render(nil))
+}
