@@ -1,11 +1,14 @@
 // Command tarsctl is the operator CLI of the T.A.R.S. platform program.
 //
 //	tarsctl plan --stack us-east [--format text|json] [--out DIR]
+//	tarsctl images --stack us-east [--charts-dir DIR]
+//	tarsctl charts pull [--dir DIR] [--repository URL]
 //
 // plan runs the Pulumi program offline, under mocks, with the stack's real
 // config (no cloud credentials, no Pulumi CLI), prints what `pulumi up`
 // would register and the policy pack's results, and exits non-zero on a
-// mandatory policy violation.
+// mandatory policy violation. images lists every container image the stack
+// runs. charts pull fetches the pinned chart archives.
 package main
 
 import (
@@ -25,10 +28,16 @@ import (
 )
 
 const usage = `usage: tarsctl plan --stack NAME [--format text|json] [--out DIR]
+       tarsctl images --stack NAME [--charts-dir DIR]
+       tarsctl charts pull [--dir DIR] [--repository URL]
 
 Commands:
-  plan   run the program offline under mocks with the stack's config and
-         print the resource tree (text) or the graph (json)
+  plan         run the program offline under mocks with the stack's config and
+               print the resource tree (text) or the graph (json)
+  images       list every container image the stack runs (its own objects and
+               every chart it installs, rendered offline), one per line, sorted
+  charts pull  download the pinned chart archives (<name>-<version>.tgz) into
+               the chart directory ($TARS_CHARTS_DIR, default <user cache>/tars/charts)
 `
 
 func main() {
@@ -54,6 +63,13 @@ func run(args []string, stdout io.Writer) error {
 	switch args[0] {
 	case "plan":
 		return plan(args[1:], stdout)
+	case "images":
+		return images(args[1:], stdout)
+	case "charts":
+		if len(args) < 2 || args[1] != "pull" {
+			return usageError{"charts: want `charts pull`"}
+		}
+		return chartsPull(args[2:], stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/internal/helmchart"
+	"github.com/tars-platform/infra/tests/charttier"
+	"github.com/tars-platform/infra/tests/harness"
+)
+
+// images prints every container image a stack runs, sorted and distinct:
+// what an SRE mirrors into a private registry before a deployment.
+func images(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("images", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	stack := fs.String("stack", "", "stack name (a Pulumi.<stack>.yaml must exist)")
+	dir := fs.String("charts-dir", "", "chart archive directory (default $"+helmchart.DirEnv+" or <user cache>/tars/charts)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if *stack == "" {
+		return usageError{"images: --stack is required"}
+	}
+	d, err := chartsDir(*dir)
+	if err != nil {
+		return err
+	}
+	g, err := harness.Run(*stack)
+	if err != nil {
+		return err
+	}
+	imgs, err := charttier.Images(context.Background(), g, d)
+	if err != nil {
+		return fmt.Errorf("images %s: %w", *stack, err)
+	}
+	for _, ref := range helmchart.ImageRefs(imgs) {
+		if _, err := fmt.Fprintln(stdout, ref); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chartsPull downloads every pinned chart archive that the directory lacks.
+func chartsPull(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("charts pull", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dir := fs.String("dir", "", "where to put the archives (default $"+helmchart.DirEnv+" or <user cache>/tars/charts)")
+	repo := fs.String("repository", "", "pull every chart from this Helm repository (an internal mirror) instead of its own")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	d, err := chartsDir(*dir)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, c := range versions.Charts {
+		start := time.Now()
+		res, err := helmchart.Pull(charttier.Ref(c), d, *repo)
+		switch {
+		case err != nil:
+			failed++
+			fmt.Fprintf(stdout, "FAIL     %s: %v\n", c.Archive(), err)
+		case res.Present:
+			fmt.Fprintf(stdout, "present  %s\n", res.Path)
+		default:
+			fmt.Fprintf(stdout, "pulled   %s (%s)\n", res.Path, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("charts pull: %d of %d charts failed", failed, len(versions.Charts))
+	}
+	return nil
+}
+
+func chartsDir(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	return helmchart.Dir()
+}
