@@ -17,7 +17,9 @@ var inputType = reflect.TypeFor[pulumi.Input]()
 // ToValues turns a chart's typed values into the Helm release's values map.
 // v is a struct (or a pointer to one) whose fields carry `json` tags with the
 // chart's key names, exactly as encoding/json would write it: `json:"-"`
-// skips a field and `omitempty` drops zero values. Fields may hold nested
+// skips a field and `omitempty` drops zero values. Unlike encoding/json, a
+// nil pointer, map, slice or input is left out rather than written as
+// null: Helm reads a null as "delete the chart's default". Fields may hold nested
 // structs, maps with string keys, slices, scalars and pulumi.Input values;
 // anything else (a func, a channel, a map with other keys) is an error that
 // names the field path, never a silently dropped value.
@@ -116,11 +118,11 @@ func convertStruct(rv reflect.Value, path string) (pulumi.Input, bool, error) {
 	t := rv.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" && opts == "" {
+			continue
+		}
+		if !f.IsExported() && !(f.Anonymous && f.Type.Kind() == reflect.Struct) {
 			continue
 		}
 		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {

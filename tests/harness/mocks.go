@@ -124,6 +124,9 @@ func mockID(typ, name string) string {
 	return fmt.Sprintf("%s-%016x", prefix, h.Sum64())
 }
 
+// MockID is the ID the mocks give a resource of a type and logical name.
+func MockID(typ, name string) string { return mockID(typ, name) }
+
 // MockRoleArn is the ARN the mocks give the IAM role of a logical name.
 func MockRoleArn(name string) string {
 	return fmt.Sprintf("arn:aws:iam::%s:role/%s", MockAccountID, mockID("aws:iam/role:Role", name))

@@ -1,0 +1,52 @@
+package tests
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const module = "github.com/tars-platform/infra"
+
+// TestImportDirection enforces main → stacks → components/* → internal/*:
+// components never import stacks, tests or cmd; internal never imports
+// components, stacks, tests or cmd; and the deployed program links neither
+// the Helm SDK nor the chart tier (they are for tarsctl and the tests).
+func TestImportDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"/...").Output()
+	require.NoError(t, err)
+	forbidden := map[string][]string{
+		module + "/components/": {module + "/stacks", module + "/tests", module + "/cmd", module + "/policy"},
+		module + "/internal/":   {module + "/components", module + "/stacks", module + "/tests", module + "/cmd"},
+		module + "/slo":         {module + "/components", module + "/stacks", module + "/tests", module + "/cmd"},
+		module + "/stacks":      {module + "/tests", module + "/cmd"},
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := fields[0]
+		for prefix, bad := range forbidden {
+			if !strings.HasPrefix(pkg, prefix) {
+				continue
+			}
+			checked++
+			for _, imp := range fields[1:] {
+				for _, b := range bad {
+					assert.False(t, imp == b || strings.HasPrefix(imp, b+"/"), "%s imports %s", pkg, imp)
+				}
+			}
+		}
+	}
+	assert.Greater(t, checked, 8, "packages checked")
+
+	deps, err := exec.Command("go", "list", "-deps", module).Output()
+	require.NoError(t, err)
+	for _, d := range strings.Fields(string(deps)) {
+		for _, bad := range []string{"helm.sh/", module + "/internal/helmchart", module + "/tests/"} {
+			assert.False(t, strings.HasPrefix(d, bad), "the deployed program links %s", d)
+		}
+	}
+}
