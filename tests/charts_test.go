@@ -134,6 +134,7 @@ func TestChartsRender(t *testing.T) {
 // objects are applied by TestConformanceStacks on the same server, with
 // these CRDs installed.
 func TestChartsAPIServerAcceptsEveryObject(t *testing.T) {
+	t.Parallel() // slow and independent: runs beside the other slow tiers
 	srv := kubeAPI(t)
 	ctx := context.Background()
 	for _, stack := range Stacks {

@@ -83,6 +83,7 @@ func marshal(t *testing.T, r policyx.AnalyzerResource) *pulumirpc.AnalyzerResour
 // AnalyzeStack) over a real us-east graph with two violations planted, and
 // expects exactly the violations of the in-process run.
 func TestPolicyPackOverGRPC(t *testing.T) {
+	t.Parallel() // slow and independent: runs beside the other slow tiers
 	client := startPack(t)
 	ctx := context.Background()
 

@@ -117,6 +117,7 @@ func runScript(t *testing.T, members []member) string {
 // nodes.conf: the script re-introduces them and the same cluster, same node
 // IDs and same data, is ok again.
 func TestRedisClusterSurvivesFullRestart(t *testing.T) {
+	t.Parallel() // slow and independent: runs beside the other slow tiers
 	members := startMembers(t, 6)
 	runScript(t, members)
 	before := topology(t, members[0].addr)
@@ -179,6 +180,7 @@ func roles(topo map[string]string) (masters, replicas int) {
 // forms with 3 masters, 3 replicas and every slot; a second run changes
 // nothing; a killed master is replaced by its replica within the budget.
 func TestRedisClusterFormsIdempotentlyAndFailsOver(t *testing.T) {
+	t.Parallel() // slow and independent: runs beside the other slow tiers
 	members := startMembers(t, 6)
 	out := runScript(t, members)
 	assert.Contains(t, out, "creating the cluster")

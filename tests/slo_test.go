@@ -107,6 +107,7 @@ func ruleFor(a slo.Alert) rulefmt.RuleGroup {
 // fixture makes it fire (not before its `for` has passed) with the
 // catalog's labels, and its healthy fixture never makes it even pending.
 func TestSLOEveryAlertFiresAndStaysSilent(t *testing.T) {
+	t.Parallel() // slow and independent: runs beside the other slow tiers
 	fired, silent := 0, 0
 	for _, a := range slo.Alerts() {
 		t.Run(a.Name, func(t *testing.T) {
@@ -140,6 +141,7 @@ func TestSLOEveryAlertFiresAndStaysSilent(t *testing.T) {
 // TestSLOBurnRateAlerts: for every ratio SLO the sloth-generated rules page
 // and ticket on a 15× burn of the error budget and stay silent at 0.9×.
 func TestSLOBurnRateAlerts(t *testing.T) {
+	t.Parallel() // slow and independent: runs beside the other slow tiers
 	all, err := slo.BurnRateGroups(context.Background())
 	require.NoError(t, err)
 	for _, s := range slo.RatioSLOs() {
