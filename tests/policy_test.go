@@ -121,6 +121,13 @@ func healthCheckWithRecord(interval, threshold, ttl int) []policyx.AnalyzerResou
 	return []policyx.AnalyzerResource{hc, rec}
 }
 
+// helmRelease is a Release fixture of cert-manager.
+func helmRelease(version, repo string, dependencyUpdate bool) policyx.AnalyzerResource {
+	return fixture("kubernetes:helm.sh/v3:Release", "cm", map[string]any{
+		"chart": "cert-manager", "version": version, "repositoryOpts": map[string]any{"repo": repo}, "dependencyUpdate": dependencyUpdate,
+	})
+}
+
 func TestPolicyRulesFailAndPass(t *testing.T) {
 	eks := func(secrets bool, logs []any) policyx.AnalyzerResource {
 		enc := map[string]any{"resources": []any{"secrets"}, "provider": map[string]any{"keyArn": "arn:aws:kms:us-east-1:1:key/k"}}
@@ -177,6 +184,11 @@ func TestPolicyRulesFailAndPass(t *testing.T) {
 		{"statefulset-has-pdb", []policyx.AnalyzerResource{statefulSet("redis", container("redis", true, true)), pdb("default", map[string]any{"app": "redis"})},
 			"StatefulSet redis in namespace tars-data has no PodDisruptionBudget",
 			[]policyx.AnalyzerResource{statefulSet("redis", container("redis", true, true)), pdb("tars-data", map[string]any{"app": "redis"})}},
+		{"helm-release-pinned", []policyx.AnalyzerResource{helmRelease("^1.21", "", true)},
+			"chart cert-manager version \"^1.21\" is not an exact version\nchart cert-manager names no repository (repositoryOpts.repo)\nchart cert-manager re-resolves its dependencies (dependencyUpdate)",
+			[]policyx.AnalyzerResource{helmRelease("v1.21.1", "https://charts.jetstack.io", false)}},
+		{"helm-release-pinned", []policyx.AnalyzerResource{helmRelease("", "https://charts.jetstack.io", false)}, `chart cert-manager version "" is not an exact version`,
+			[]policyx.AnalyzerResource{helmRelease("88.5.3", "https://charts.jetstack.io", false)}},
 		{"s3-bucket-baseline", bucketSet(false, true, true, true), "bucket wal is not encrypted with a KMS key", bucketSet(true, true, true, true)},
 		{"s3-bucket-baseline", bucketSet(true, false, true, true), "bucket wal is not versioned", bucketSet(true, true, true, true)},
 		{"s3-bucket-baseline", bucketSet(true, true, false, true), "bucket wal does not block all public access", bucketSet(true, true, true, true)},

@@ -24,9 +24,6 @@ type certManagerValues struct {
 	certManagerDeployment
 	Webhook    certManagerDeployment `json:"webhook"`
 	CAInjector certManagerDeployment `json:"cainjector"`
-	// Prometheus: scraped through a ServiceMonitor once the monitoring
-	// stack's CRDs exist; until then the chart's scrape annotations.
-	Prometheus certManagerPrometheus `json:"prometheus"`
 }
 
 type certManagerCRDs struct {
@@ -46,10 +43,6 @@ type certManagerDeployment struct {
 	PodDisruptionBudget       enabled                          `json:"podDisruptionBudget"`
 	Resources                 chart.Resources                  `json:"resources"`
 	TopologySpreadConstraints []chart.TopologySpreadConstraint `json:"topologySpreadConstraints"`
-}
-
-type certManagerPrometheus struct {
-	Enabled bool `json:"enabled"`
 }
 
 // enabled is a chart switch: {enabled: true}.
@@ -86,7 +79,6 @@ func certManager(a Args) chart.Args {
 				chart.Burstable(chart.ResourceList{CPU: "20m", Memory: "64Mi"}, chart.ResourceList{CPU: "200m", Memory: "128Mi"})),
 			CAInjector: deployment("cainjector", "cainjector",
 				chart.Burstable(chart.ResourceList{CPU: "20m", Memory: "128Mi"}, chart.ResourceList{CPU: "200m", Memory: "512Mi"})),
-			Prometheus: certManagerPrometheus{Enabled: true},
 		},
 		Tags: a.Tags,
 	}

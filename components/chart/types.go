@@ -16,13 +16,6 @@ type ResourceList struct {
 	Memory string `json:"memory,omitempty"`
 }
 
-// Guaranteed returns requests equal to limits: the pod is never the first
-// evicted under memory pressure and is never throttled below its request.
-func Guaranteed(cpu, memory string) Resources {
-	l := ResourceList{CPU: cpu, Memory: memory}
-	return Resources{Requests: l, Limits: l}
-}
-
 // Burstable returns requests with higher limits.
 func Burstable(request, limit ResourceList) Resources {
 	return Resources{Requests: request, Limits: limit}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -32,6 +33,9 @@ func reliabilityPolicies() []policyx.Policy {
 		stackPolicy("statefulset-has-pdb",
 			"Every StatefulSet is covered by a PodDisruptionBudget in its namespace.",
 			mandatory, statefulSetsCovered),
+		resourcePolicy("helm-release-pinned",
+			"Every Helm release installs an exact chart version from a named repository and never re-resolves the chart's dependencies.",
+			mandatory, nil, []string{typeHelmRelease}, helmReleasePinned),
 		stackPolicy("s3-bucket-baseline",
 			"S3 buckets are KMS-encrypted, versioned, block all public access and deny requests without TLS.",
 			mandatory, bucketBaseline),
@@ -218,4 +222,27 @@ func deniesInsecureTransport(v property.Value) bool {
 		}
 	}
 	return false
+}
+
+// exactChartVersion is a full semantic version ("88.5.3", "v1.21.1"); a
+// range ("^88", "~1.21", "88.x", ">=1") or nothing lets the repository
+// decide what `pulumi up` installs.
+var exactChartVersion = regexp.MustCompile(`^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+
+func helmReleasePinned(r policyx.AnalyzerResource, _ map[string]any) []string {
+	var out []string
+	chart, _ := str(r.Properties, "chart")
+	switch v, ok := str(r.Properties, "version"); {
+	case !ok && !at(r.Properties, "version").IsNull():
+		// unknown until apply
+	case !exactChartVersion.MatchString(v):
+		out = append(out, fmt.Sprintf("chart %s version %q is not an exact version", chart, v))
+	}
+	if repo, _ := str(r.Properties, "repositoryOpts.repo"); repo == "" && !strings.HasPrefix(chart, "oci://") {
+		out = append(out, fmt.Sprintf("chart %s names no repository (repositoryOpts.repo)", chart))
+	}
+	if upd, _ := boolean(r.Properties, "dependencyUpdate"); upd {
+		out = append(out, fmt.Sprintf("chart %s re-resolves its dependencies (dependencyUpdate)", chart))
+	}
+	return out
 }
