@@ -343,3 +343,17 @@ func selects(sel, labels map[string]string) bool {
 	}
 	return true
 }
+
+// BenchmarkChartsRender renders every release of the us-east stack from
+// the archives (load, merge, render, decode), as the chart tier does:
+// go test ./tests -run '^$' -bench ChartsRender
+func BenchmarkChartsRender(b *testing.B) {
+	g, err := harness.Run("us-east")
+	require.NoError(b, err)
+	dir, err := helmchart.Dir()
+	require.NoError(b, err)
+	for b.Loop() {
+		_, err := charttier.Render(context.Background(), g, dir)
+		require.NoError(b, err)
+	}
+}
