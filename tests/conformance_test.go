@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/tests/charttier"
 	"github.com/tars-platform/infra/tests/harness"
 	"github.com/tars-platform/infra/tests/kubeapi"
 )
@@ -82,12 +83,7 @@ func TestConformanceStacks(t *testing.T) {
 			rendered := renderStack(t, stack)
 			_, err := installChartCRDs(ctx, srv, rendered.releases)
 			require.NoError(t, err)
-			g := rendered.graph
-			var rs []kubeapi.Resource
-			for _, r := range g.Resources {
-				rs = append(rs, kubeapi.Resource{URN: r.URN, Type: r.Type, Name: r.Name, Custom: r.Custom, Inputs: r.PlainInputs()})
-			}
-			manifests, err := kubeapi.Manifests(rs)
+			manifests, err := charttier.ProgramManifests(rendered.graph)
 			require.NoError(t, err)
 			require.NotEmpty(t, manifests)
 			kinds := map[string]int{}

@@ -213,30 +213,26 @@ func Namespaced(objs []helmchart.Object, namespace string) []map[string]any {
 	return out
 }
 
-// ProgramObjects are the Kubernetes objects the program creates itself
+// ProgramManifests are the Kubernetes objects the program creates itself
 // (not through a chart), as the conformance tier applies them.
-func ProgramObjects(g *harness.Graph) ([]map[string]any, error) {
+func ProgramManifests(g *harness.Graph) ([]kubeapi.Manifest, error) {
 	var rs []kubeapi.Resource
 	for _, r := range g.Resources {
 		rs = append(rs, kubeapi.Resource{URN: r.URN, Type: r.Type, Name: r.Name, Custom: r.Custom, Inputs: r.PlainInputs()})
 	}
-	ms, err := kubeapi.Manifests(rs)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]map[string]any, len(ms))
-	for i, m := range ms {
-		out[i] = m.Object
-	}
-	return out, nil
+	return kubeapi.Manifests(rs)
 }
 
 // Images lists every container image the stack runs: its own objects'
 // and every rendered release's, sorted and distinct.
 func Images(ctx context.Context, g *harness.Graph, dir string) ([]helmchart.Image, error) {
-	objs, err := ProgramObjects(g)
+	ms, err := ProgramManifests(g)
 	if err != nil {
 		return nil, err
+	}
+	objs := make([]map[string]any, len(ms))
+	for i, m := range ms {
+		objs[i] = m.Object
 	}
 	rendered, err := Render(ctx, g, dir)
 	if err != nil {
