@@ -138,6 +138,14 @@ func (a Args) Validate() error {
 		if slices.Contains(i.ServiceAccountPath, "") {
 			p.Addf("irsa.serviceAccountPath", "(%q) has an empty key", i.ServiceAccountPath)
 		}
+		if i.Policy == nil && len(i.ManagedPolicies) == 0 {
+			p.Addf("irsa.policy", "is required unless irsa.managedPolicies are given")
+		}
+		if i.Policy != nil {
+			if err := i.Policy.ValidateLeastPrivilege(); err != nil {
+				p.Addf("irsa.policy", "%v", err)
+			}
+		}
 	}
 	return p.Err()
 }
@@ -167,6 +175,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	values, err := ToValues(args.Values)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w", name, err)
+	}
+	if args.IRSA != nil {
+		if err := nameServiceAccount(values, *args.IRSA); err != nil {
+			return nil, fmt.Errorf("chart %s: irsa: %w", name, err)
+		}
 	}
 	r := &Release{}
 	if err := ctx.RegisterComponentResource(TypeToken, name, r, opts...); err != nil {
@@ -241,8 +254,23 @@ func (r *Release) namespace(ctx *pulumi.Context, name string, a Args) (pulumi.Re
 	}, pulumi.Parent(r))
 }
 
-// serviceAccountRole creates the IRSA role and writes the service
-// account's name, create flag and role annotation into the values.
+// nameServiceAccount has the chart create the service account the role
+// will trust, by name. It refuses values that set either key otherwise.
+func nameServiceAccount(values pulumi.Map, i IRSA) error {
+	sa := i.ServiceAccountPath
+	if err := setPath(values, append(slices.Clone(sa), "create"), pulumi.Bool(true)); err != nil {
+		return err
+	}
+	if err := setPath(values, append(slices.Clone(sa), "name"), pulumi.String(i.ServiceAccount)); err != nil {
+		return err
+	}
+	// The annotation is set once the role exists; claim its place now so a
+	// clash is reported before anything is registered.
+	return setPath(values, append(slices.Clone(sa), "annotations", roleArnAnnotation), pulumi.String(""))
+}
+
+// serviceAccountRole creates the IRSA role and writes its ARN into the
+// service account's annotations.
 func (r *Release) serviceAccountRole(ctx *pulumi.Context, name string, a Args, values pulumi.Map) error {
 	i := a.IRSA
 	role, err := cluster.NewIRSARole(ctx, name+"-irsa", i.OIDC, i.Partition, cluster.IRSAArgs{
@@ -256,18 +284,10 @@ func (r *Release) serviceAccountRole(ctx *pulumi.Context, name string, a Args, v
 		return err
 	}
 	r.RoleArn = role.Arn
-	sa := i.ServiceAccountPath
-	for _, kv := range []struct {
-		path []string
-		v    pulumi.Input
-	}{
-		{append(slices.Clone(sa), "create"), pulumi.Bool(true)},
-		{append(slices.Clone(sa), "name"), pulumi.String(i.ServiceAccount)},
-		{append(slices.Clone(sa), "annotations", roleArnAnnotation), role.Arn},
-	} {
-		if err := setPath(values, kv.path, kv.v); err != nil {
-			return fmt.Errorf("irsa: %w", err)
-		}
+	annotations := values
+	for _, k := range append(slices.Clone(i.ServiceAccountPath), "annotations") {
+		annotations = annotations[k].(pulumi.Map) // created by nameServiceAccount
 	}
+	annotations[roleArnAnnotation] = role.Arn
 	return nil
 }
