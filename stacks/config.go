@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -122,7 +124,37 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, configError(ctx.Stack(), err)
 	}
+	if err := cfg.placeholders(ctx); err != nil {
+		return nil, configError(ctx.Stack(), err)
+	}
 	return cfg, nil
+}
+
+// documentationRanges are the IPv4 blocks RFC 5737 reserves for examples.
+var documentationRanges = []netip.Prefix{
+	netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("203.0.113.0/24"),
+}
+
+// placeholders: the stack files ship example values where only the
+// operating organisation knows the real ones (the egress ranges allowed to
+// reach the Kubernetes API). A preview warns; `pulumi up` refuses them, so
+// nothing is deployed that its own operators cannot reach.
+func (c Config) placeholders(ctx *pulumi.Context) error {
+	var p check.Problems
+	for i, cidr := range c.Cluster.PublicAccessCidrs {
+		pfx, err := netip.ParsePrefix(cidr)
+		if err != nil || !slices.ContainsFunc(documentationRanges, func(d netip.Prefix) bool { return d.Overlaps(pfx) }) {
+			continue
+		}
+		path := fmt.Sprintf("%s.publicAccessCidrs[%d]", KeyCluster, i)
+		msg := fmt.Sprintf("(%s) is an RFC 5737 example range: set the egress ranges of your operators and CI (pulumi config set --path '%s' <cidr>)", cidr, strings.TrimPrefix(path, "tars:"))
+		if ctx.DryRun() {
+			_ = ctx.Log.Warn(path+" "+msg, nil) // a warning that cannot be logged is not worth failing a preview
+			continue
+		}
+		p.Addf(path, "%s", msg)
+	}
+	return p.Err()
 }
 
 func configError(stack string, err error) error {

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -16,29 +17,33 @@ import (
 // clusterCounts is the us-west region (no singletons) with one node group
 // over three AZs, NAT per AZ.
 var clusterCounts = map[string]int{
-	"tars:cluster:Cluster":                                1,
-	"aws:ec2/vpc:Vpc":                                     1,
-	"aws:ec2/internetGateway:InternetGateway":             1,
-	"aws:ec2/subnet:Subnet":                               6, // public + private per AZ
-	"aws:ec2/routeTable:RouteTable":                       4, // one public, one private per AZ
-	"aws:ec2/route:Route":                                 4, // public default + private default per AZ
-	"aws:ec2/routeTableAssociation:RouteTableAssociation": 6,
-	"aws:ec2/eip:Eip":                                     3,
-	"aws:ec2/natGateway:NatGateway":                       3,
-	"aws:ec2/securityGroupRule:SecurityGroupRule":         1, // peer CIDR on Postgres only
-	"aws:ec2/launchTemplate:LaunchTemplate":               1,
-	"aws:kms/key:Key":                                     1,
-	"aws:kms/alias:Alias":                                 1,
-	"aws:cloudwatch/logGroup:LogGroup":                    1,
-	"aws:eks/cluster:Cluster":                             1,
-	"aws:eks/addon:Addon":                                 4,
-	"aws:eks/nodeGroup:NodeGroup":                         1,
-	"aws:autoscaling/tag:Tag":                             2,
-	"aws:iam/openIdConnectProvider:OpenIdConnectProvider": 1,
-	"aws:iam/role:Role":                                   4, // control plane, node, vpc-cni IRSA, ebs-csi IRSA
-	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":   5,
-	"pulumi:providers:kubernetes":                         1,
-	"kubernetes:storage.k8s.io/v1:StorageClass":           1,
+	"tars:cluster:Cluster":                                    1,
+	"aws:ec2/vpc:Vpc":                                         1,
+	"aws:ec2/internetGateway:InternetGateway":                 1,
+	"aws:ec2/subnet:Subnet":                                   6, // public + private per AZ
+	"aws:ec2/routeTable:RouteTable":                           4, // one public, one private per AZ
+	"aws:ec2/route:Route":                                     4, // public default + private default per AZ
+	"aws:ec2/routeTableAssociation:RouteTableAssociation":     6,
+	"aws:ec2/eip:Eip":                                         3,
+	"aws:ec2/natGateway:NatGateway":                           3,
+	"aws:ec2/securityGroupRule:SecurityGroupRule":             1, // peer CIDR on Postgres only
+	"aws:ec2/launchTemplate:LaunchTemplate":                   1,
+	"aws:kms/key:Key":                                         1,
+	"aws:kms/alias:Alias":                                     1,
+	"aws:cloudwatch/logGroup:LogGroup":                        2, // control plane, VPC flow logs
+	"aws:ec2/flowLog:FlowLog":                                 1,
+	"aws:eks/accessEntry:AccessEntry":                         1, // the one admin of the stack files
+	"aws:eks/accessPolicyAssociation:AccessPolicyAssociation": 1,
+	"aws:eks/cluster:Cluster":                                 1,
+	"aws:eks/addon:Addon":                                     4,
+	"aws:eks/nodeGroup:NodeGroup":                             1,
+	"aws:autoscaling/tag:Tag":                                 2,
+	"aws:iam/openIdConnectProvider:OpenIdConnectProvider":     1,
+	"aws:iam/role:Role":                                       5, // control plane, node, vpc-cni IRSA, ebs-csi IRSA, flow logs
+	"aws:iam/rolePolicy:RolePolicy":                           1, // flow logs into their group
+	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":       5,
+	"pulumi:providers:kubernetes":                             1,
+	"kubernetes:storage.k8s.io/v1:StorageClass":               1,
 }
 
 // infraCounts counts the resources of the cluster and peering components.
@@ -142,8 +147,17 @@ func TestClusterControlPlane(t *testing.T) {
 	assert.Equal(t, "1.34", eks.Input("version"))
 	assert.ElementsMatch(t, []string{"api", "audit", "authenticator"}, strs(eks.Input("enabledClusterLogTypes")))
 	assert.Equal(t, "API", eks.Input("accessConfig.authenticationMode"))
-	assert.Equal(t, false, eks.Input("vpcConfig.endpointPublicAccess"))
+	assert.Equal(t, false, eks.Input("accessConfig.bootstrapClusterCreatorAdminPermissions"), "no hidden creator admin")
+	assert.Equal(t, true, eks.Input("vpcConfig.endpointPublicAccess"))
+	assert.Equal(t, []any{"198.51.100.0/24"}, eks.Input("vpcConfig.publicAccessCidrs"))
 	assert.Equal(t, true, eks.Input("vpcConfig.endpointPrivateAccess"))
+	// The one admin, a role name of the stack file, in the stack's account;
+	// the Kubernetes provider waits for its access.
+	assoc := one(t, g, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "us-east-admin-tars-platform-admin")
+	assert.Equal(t, "arn:aws:iam::123456789012:role/tars-platform-admin", assoc.Input("principalArn"))
+	assert.Equal(t, "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", assoc.Input("policyArn"))
+	provider := one(t, g, "pulumi:providers:kubernetes", "us-east-k8s")
+	assert.Contains(t, provider.Dependencies, assoc.URN)
 	logs := one(t, g, "aws:cloudwatch/logGroup:LogGroup", "us-east-control-plane")
 	assert.Equal(t, "/aws/eks/tars-us-east/cluster", logs.Input("name"), "EKS writes to this exact group")
 	oidc := one(t, g, "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "us-east-oidc")
@@ -296,7 +310,7 @@ func TestClusterStorageClassAndProvider(t *testing.T) {
 // names (EKS cluster, log group, KMS alias) must differ too.
 func TestClusterTwoInstancesDoNotCollide(t *testing.T) {
 	mk := func(name, cidr string) cluster.Args {
-		return cluster.Args{Name: name, VpcCidr: cidr, NodeGroups: []cluster.NodeGroup{
+		return cluster.Args{Name: name, VpcCidr: cidr, Admins: []string{harness.MockDeployerRole}, NodeGroups: []cluster.NodeGroup{
 			{Name: "general", InstanceTypes: []string{"m5.xlarge"}, MinSize: 3, MaxSize: 20},
 		}}
 	}
@@ -320,7 +334,7 @@ func TestClusterTwoInstancesDoNotCollide(t *testing.T) {
 		for _, r := range g.ByType(typ) {
 			names[r.Input(key).(string)] = true
 		}
-		assert.Len(t, names, 2, "%s.%s must differ between the two clusters: %v", typ, key, names)
+		assert.Len(t, names, len(g.ByType(typ)), "%s.%s must differ between the two clusters: %v", typ, key, names)
 	}
 	// And the duplicate check is real: the same name twice fails.
 	_, err = harness.Run("us-east", harness.WithProgram(func(ctx *pulumi.Context) error {
@@ -361,4 +375,38 @@ func TestIRSARoleRefusesWildcardsAndOtherServiceAccounts(t *testing.T) {
 	cond := doc.Statement[0].Condition["StringEquals"]
 	assert.Equal(t, cluster.ConditionValue{"system:serviceaccount:monitoring:thanos"}, cond["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"])
 	assert.NotContains(t, doc.Statement[0].Condition, "StringLike", "no wildcard service-account match")
+}
+
+// TestClusterNodesAndNetworkHardened: pods cannot reach the node's
+// instance metadata (hop limit 1, IMDSv2 only), the VPC CNI enforces
+// NetworkPolicy, and every flow of the VPC is logged for as long as the
+// control-plane logs, by a role that can write that log group only.
+func TestClusterNodesAndNetworkHardened(t *testing.T) {
+	for _, stack := range Stacks {
+		g := mustRun(t, stack)
+		lt := g.ByType("aws:ec2/launchTemplate:LaunchTemplate")
+		require.Len(t, lt, 1)
+		assert.EqualValues(t, 1, lt[0].Input("metadataOptions.httpPutResponseHopLimit"))
+		assert.Equal(t, "required", lt[0].Input("metadataOptions.httpTokens"))
+		cni := one(t, g, "aws:eks/addon:Addon", stack+"-vpc-cni")
+		var conf map[string]any
+		require.NoError(t, json.Unmarshal([]byte(cni.Input("configurationValues").(string)), &conf))
+		assert.Equal(t, "true", conf["enableNetworkPolicy"])
+
+		fl := one(t, g, "aws:ec2/flowLog:FlowLog", stack+"-flow-logs")
+		assert.Equal(t, "ALL", fl.Input("trafficType"))
+		assert.EqualValues(t, 60, fl.Input("maxAggregationInterval"))
+		assert.Equal(t, "cloud-watch-logs", fl.Input("logDestinationType"))
+		assert.Equal(t, harness.MockID("aws:ec2/vpc:Vpc", stack+"-vpc"), fl.Input("vpcId"))
+		group := one(t, g, "aws:cloudwatch/logGroup:LogGroup", stack+"-flow-logs")
+		assert.EqualValues(t, 90, group.Input("retentionInDays"))
+		trust := statements(t, policyJSON(t, one(t, g, "aws:iam/role:Role", stack+"-flow-logs"), "assumeRolePolicy"))
+		require.Len(t, trust, 1)
+		assert.Equal(t, map[string]any{"Service": "vpc-flow-logs.amazonaws.com"}, trust[0]["Principal"])
+		assert.Equal(t, map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": harness.MockAccountID}}, trust[0]["Condition"])
+		pol := statements(t, policyJSON(t, one(t, g, "aws:iam/rolePolicy:RolePolicy", stack+"-flow-logs"), "policy"))
+		require.Len(t, pol, 1)
+		groupArn := fl.Input("logDestination").(string)
+		assert.ElementsMatch(t, []string{groupArn, groupArn + ":*"}, strs(pol[0]["Resource"]))
+	}
 }

@@ -65,10 +65,16 @@ func TestConfigRejectsBadStacks(t *testing.T) {
 			[]string{"tars:cluster.logRetentionDays (10) is not a CloudWatch Logs retention"}},
 		{"kube-proxy of another minor", []harness.Option{harness.WithConfig("tars:cluster.addonVersions", map[string]any{"kube-proxy": "v1.33.0-eksbuild.2"})},
 			[]string{`tars:cluster.addonVersions.kube-proxy ("v1.33.0-eksbuild.2") does not match the cluster's Kubernetes version 1.34`}},
-		{"public endpoint open to nobody named", []harness.Option{harness.WithConfig("tars:cluster.endpointPublicAccess", true)},
+		{"public endpoint open to nobody named", []harness.Option{harness.WithoutConfig("tars:cluster.publicAccessCidrs")},
 			[]string{"tars:cluster.publicAccessCidrs must list the CIDRs allowed"}},
-		{"admin that is not a role", []harness.Option{harness.WithConfig("tars:cluster.adminRoleArns", []any{"bob"})},
-			[]string{`tars:cluster.adminRoleArns[0] ("bob") is not an IAM role ARN`}},
+		{"public CIDRs without a public endpoint", []harness.Option{harness.WithConfig("tars:cluster.endpointPublicAccess", false)},
+			[]string{"tars:cluster.publicAccessCidrs is set but endpointPublicAccess is false"}},
+		{"public endpoint open to the internet", []harness.Option{harness.WithConfig("tars:cluster.publicAccessCidrs", []any{"0.0.0.0/0"})},
+			[]string{`tars:cluster.publicAccessCidrs[0] ("0.0.0.0/0") opens the Kubernetes API to a /0 of the internet`}},
+		{"no admin", []harness.Option{harness.WithConfig("tars:cluster.admins", []any{})},
+			[]string{"tars:cluster.admins must name at least one IAM role"}},
+		{"admin that is not a role", []harness.Option{harness.WithConfig("tars:cluster.admins", []any{"bob smith", "arn:aws:s3:::bucket"})},
+			[]string{`tars:cluster.admins[0] ("bob smith") is neither an IAM role name nor an ARN`, `tars:cluster.admins[1] ("arn:aws:s3:::bucket") is not the ARN of an IAM role or user`}},
 		{"fewer than three nodes in total", []harness.Option{
 			harness.WithConfig("tars:cluster.nodeGroups[0].minSize", 1),
 			harness.WithConfig("tars:cluster.nodeGroups[0].desiredSize", 1),
@@ -122,7 +128,7 @@ func TestConfigAcceptsBothStacks(t *testing.T) {
 // cluster fields gets Pulumi.yaml's and the component's documented defaults.
 func TestConfigDefaultsFromProjectFile(t *testing.T) {
 	g := mustRun(t, "us-west", harness.WithConfig("tars:cluster", map[string]any{
-		"name": "tars-us-west", "vpcCidr": "10.20.0.0/16",
+		"name": "tars-us-west", "vpcCidr": "10.20.0.0/16", "admins": []any{"tars-platform-admin"},
 		"nodeGroups": []any{map[string]any{"name": "general", "instanceTypes": []any{"m5.xlarge"}, "minSize": 3, "maxSize": 20}},
 	}))
 	eks := one(t, g, "aws:eks/cluster:Cluster", "us-west-eks")
@@ -130,9 +136,31 @@ func TestConfigDefaultsFromProjectFile(t *testing.T) {
 	assert.Len(t, g.ByType("aws:ec2/natGateway:NatGateway"), 3, "natGateways defaults to perAz over 3 AZs")
 	logs := one(t, g, "aws:cloudwatch/logGroup:LogGroup", "us-west-control-plane")
 	assert.EqualValues(t, 90, logs.Input("retentionInDays"))
+	assert.Equal(t, false, eks.Input("vpcConfig.endpointPublicAccess"), "private endpoint only by default")
 	ng := one(t, g, "aws:eks/nodeGroup:NodeGroup", "us-west-general")
 	assert.EqualValues(t, 3, ng.Input("scalingConfig.desiredSize"), "desiredSize defaults to minSize")
 	assert.Equal(t, "ON_DEMAND", ng.Input("capacityType"))
+}
+
+// TestConfigDeployerMustBeAdmin: a cluster whose deployer is not among its
+// admins is refused before anything is built (every Kubernetes object
+// after the cluster would fail Unauthorized).
+func TestConfigDeployerMustBeAdmin(t *testing.T) {
+	g, err := runRecovering(t, "us-east", harness.WithConfig("tars:cluster.admins", []any{"sre-breakglass"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the identity running this program (arn:aws:sts::123456789012:assumed-role/tars-platform-admin/pulumi) is not among admins [sre-breakglass]")
+	assert.Empty(t, g.ByType("aws:eks/cluster:Cluster"))
+	// The same role named by its ARN, or a second admin, is fine.
+	mustRun(t, "us-east", harness.WithConfig("tars:cluster.admins", []any{"sre-breakglass", "arn:aws:iam::123456789012:role/tars-platform-admin"}))
+}
+
+// TestConfigExampleRangesRefusedOnUp: the stack files' example egress
+// range passes a preview (with a warning) and is refused by `pulumi up`.
+func TestConfigExampleRangesRefusedOnUp(t *testing.T) {
+	_, err := runRecovering(t, "us-west", harness.WithUpdate())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "tars:cluster.publicAccessCidrs[0] (198.51.100.0/24) is an RFC 5737 example range")
+	mustRun(t, "us-west", harness.WithUpdate(), harness.WithConfig("tars:cluster.publicAccessCidrs", []any{"100.64.10.0/24"}))
 }
 
 // TestConfigUnknownStack: a stack without a file is a clear error.

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"encoding/json"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/versions"
@@ -24,11 +26,19 @@ type addonSpec struct {
 	phase addonPhase
 	// irsa, when set, gives the add-on's service account its own role.
 	irsa *IRSAArgs
+	// config is the add-on's configurationValues (its JSON schema:
+	// `aws eks describe-addon-configuration`).
+	config map[string]any
 }
 
 var addonSpecs = []addonSpec{
 	{name: versions.AddonVPCCNI, phase: beforeNodes, irsa: &IRSAArgs{
 		Namespace: "kube-system", ServiceAccount: "aws-node", ManagedPolicies: []string{"AmazonEKS_CNI_Policy"},
+	}, config: map[string]any{
+		// Without it the VPC CNI ignores NetworkPolicy objects: every policy
+		// the program writes would admit everything. It starts the CNI's
+		// network-policy agent on every node (vpc-cni ≥ 1.14).
+		"enableNetworkPolicy": "true",
 	}},
 	{name: versions.AddonKubeProxy, phase: beforeNodes},
 	{name: versions.AddonCoreDNS, phase: afterNodes},
@@ -54,6 +64,13 @@ func (c *Cluster) newAddons(ctx *pulumi.Context, name string, a Args, cluster *e
 			ResolveConflictsOnCreate: pulumi.String("OVERWRITE"),
 			ResolveConflictsOnUpdate: pulumi.String("OVERWRITE"),
 			Tags:                     tags(a.Tags, nil),
+		}
+		if spec.config != nil {
+			b, err := json.Marshal(spec.config)
+			if err != nil {
+				return nil, err
+			}
+			args.ConfigurationValues = pulumi.String(string(b))
 		}
 		if spec.irsa != nil {
 			irsa := *spec.irsa

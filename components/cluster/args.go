@@ -21,6 +21,8 @@ const (
 	DefaultDiskSizeGiB = 100
 	// DefaultCapacityType buys on-demand nodes.
 	DefaultCapacityType = "ON_DEMAND"
+	// NodeMetadataHopLimit is the IMDSv2 response hop limit of every node.
+	NodeMetadataHopLimit = 1
 	// DefaultKMSDeletionWindowDays is the KMS key's pending-deletion window,
 	// the longest AWS allows, so a mistaken destroy can be undone.
 	DefaultKMSDeletionWindowDays = 30
@@ -88,10 +90,18 @@ type Args struct {
 	// AddonVersions overrides pinned EKS add-on versions by add-on name.
 	// Default: versions.EKSAddons for Version.
 	AddonVersions map[string]string `json:"addonVersions,omitempty"`
-	// AdminRoleArns get cluster-admin through EKS access entries.
-	AdminRoleArns []string `json:"adminRoleArns,omitempty"`
-	// EndpointPublicAccess exposes the API endpoint publicly (limited to
-	// PublicAccessCidrs). Default false: private endpoint only.
+	// Admins get cluster-admin through EKS access entries, and nobody else
+	// does: the identity that creates the cluster gets no hidden access.
+	// Each is an IAM role name in the stack's account ("tars-platform-admin")
+	// or a full IAM role or user ARN. The identity that runs `pulumi up` must
+	// be one of them, or it cannot create the cluster's Kubernetes objects.
+	// Required, at least one.
+	Admins []string `json:"admins"`
+	// EndpointPublicAccess also exposes the API endpoint on the internet,
+	// limited to PublicAccessCidrs (operators' and CI's egress ranges); the
+	// private endpoint is always on. Default false: only machines inside the
+	// VPC (or peered/VPN-connected to it) reach the API. README, "Reaching
+	// the cluster".
 	EndpointPublicAccess bool     `json:"endpointPublicAccess,omitempty"`
 	PublicAccessCidrs    []string `json:"publicAccessCidrs,omitempty"`
 	// LogRetentionDays for the control-plane log group. Default DefaultLogRetentionDays.
@@ -174,17 +184,27 @@ func (a Args) Validate() error {
 	}
 	a.validateNodeGroups(&p)
 	a.validateAddons(&p)
-	for i, arn := range a.AdminRoleArns {
-		if !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":iam::") || !strings.Contains(arn, ":role/") {
-			p.Addf(fmt.Sprintf("adminRoleArns[%d]", i), "(%q) is not an IAM role ARN", arn)
+	if len(a.Admins) == 0 {
+		p.Addf("admins", "must name at least one IAM role (or user ARN) that administers the cluster, including the identity that runs `pulumi up`")
+	}
+	for i, admin := range a.Admins {
+		if _, err := AdminPrincipal(admin, "aws", "123456789012"); err != nil {
+			p.Addf(fmt.Sprintf("admins[%d]", i), "(%q) %v", admin, err)
 		}
 	}
 	if a.EndpointPublicAccess && len(a.PublicAccessCidrs) == 0 {
 		p.Addf("publicAccessCidrs", "must list the CIDRs allowed to reach the public endpoint when endpointPublicAccess is true (0.0.0.0/0 is not assumed)")
 	}
+	if !a.EndpointPublicAccess && len(a.PublicAccessCidrs) > 0 {
+		p.Addf("publicAccessCidrs", "is set but endpointPublicAccess is false: the public endpoint is off, so the CIDRs would do nothing")
+	}
 	for i, c := range a.PublicAccessCidrs {
-		if _, err := check.IPv4Prefix(c); err != nil {
+		pfx, err := check.IPv4Prefix(c)
+		switch {
+		case err != nil:
 			p.Addf(fmt.Sprintf("publicAccessCidrs[%d]", i), "(%q) %v", c, err)
+		case pfx.Bits() < 8:
+			p.Addf(fmt.Sprintf("publicAccessCidrs[%d]", i), "(%q) opens the Kubernetes API to a /%d of the internet; list your egress ranges", c, pfx.Bits())
 		}
 	}
 	if !slices.Contains(cloudWatchRetentionDays, a.LogRetentionDays) {

@@ -58,7 +58,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource(TypeToken, name, c, opts...); err != nil {
 		return nil, fmt.Errorf("cluster %s: register: %w", name, err)
 	}
-	if err := c.lookupAccount(ctx, args.AvailabilityZones); err != nil {
+	callerArn, err := c.lookupAccount(ctx, args.AvailabilityZones)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	if err := checkCallerIsAdmin(callerArn, args.Admins, c.Partition, c.AccountID); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
 	net, err := c.newNetwork(ctx, name, args)
@@ -108,19 +112,20 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 }
 
 // lookupAccount resolves the region, account, partition and the first n
-// available AZs (those that need no opt-in, so Local Zones are never picked).
-func (c *Cluster) lookupAccount(ctx *pulumi.Context, n int) error {
+// available AZs (those that need no opt-in, so Local Zones are never
+// picked); it returns the ARN of the identity running the program.
+func (c *Cluster) lookupAccount(ctx *pulumi.Context, n int) (string, error) {
 	region, err := aws.GetRegion(ctx, &aws.GetRegionArgs{}, pulumi.Parent(c))
 	if err != nil {
-		return fmt.Errorf("look up region: %w", err)
+		return "", fmt.Errorf("look up region: %w", err)
 	}
 	caller, err := aws.GetCallerIdentity(ctx, &aws.GetCallerIdentityArgs{}, pulumi.Parent(c))
 	if err != nil {
-		return fmt.Errorf("look up account: %w", err)
+		return "", fmt.Errorf("look up account: %w", err)
 	}
 	partition, err := aws.GetPartition(ctx, &aws.GetPartitionArgs{}, pulumi.Parent(c))
 	if err != nil {
-		return fmt.Errorf("look up partition: %w", err)
+		return "", fmt.Errorf("look up partition: %w", err)
 	}
 	state := "available"
 	zones, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
@@ -130,15 +135,15 @@ func (c *Cluster) lookupAccount(ctx *pulumi.Context, n int) error {
 		},
 	}, pulumi.Parent(c))
 	if err != nil {
-		return fmt.Errorf("look up availability zones: %w", err)
+		return "", fmt.Errorf("look up availability zones: %w", err)
 	}
 	names := slices.Clone(zones.Names)
 	slices.Sort(names)
 	if len(names) < n {
-		return fmt.Errorf("region %s offers %d availability zones %v, availabilityZones asks for %d", region.Name, len(names), names, n)
+		return "", fmt.Errorf("region %s offers %d availability zones %v, availabilityZones asks for %d", region.Name, len(names), names, n)
 	}
 	c.Region, c.AccountID, c.Partition, c.AvailabilityZones = region.Name, caller.AccountId, partition.Partition, names[:n]
-	return nil
+	return caller.Arn, nil
 }
 
 // tags merges the caller's tags with resource-specific ones.

@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
@@ -14,12 +16,15 @@ import (
 // API calls, the audit trail and authentication decisions.
 var ControlPlaneLogTypes = []string{"api", "audit", "authenticator"}
 
-// clusterAdminPolicy is the EKS access policy granted to AdminRoleArns.
+// clusterAdminPolicy is the EKS access policy granted to Admins.
 const clusterAdminPolicy = "AmazonEKSClusterAdminPolicy"
 
 type controlPlane struct {
 	cluster *eks.Cluster
 	key     *kms.Key
+	// admins are the access policy associations; nothing reaches the
+	// Kubernetes API before they exist.
+	admins []pulumi.Resource
 }
 
 // newControlPlane creates the EKS cluster: secrets envelope-encrypted with a
@@ -70,9 +75,10 @@ func (c *Cluster) newControlPlane(ctx *pulumi.Context, name string, a Args, net 
 		},
 		AccessConfig: &eks.ClusterAccessConfigArgs{
 			AuthenticationMode: pulumi.String("API"),
-			// The identity running `pulumi up` must reach the API to create
-			// the StorageClass and every later Kubernetes object.
-			BootstrapClusterCreatorAdminPermissions: pulumi.Bool(true),
+			// Admins are exactly the access entries below: no hidden admin
+			// entry for whoever created the cluster (it would also clash
+			// with an entry for the same role).
+			BootstrapClusterCreatorAdminPermissions: pulumi.Bool(false),
 		},
 		EnabledClusterLogTypes: pulumi.ToStringArray(ControlPlaneLogTypes),
 		EncryptionConfig: &eks.ClusterEncryptionConfigArgs{
@@ -95,10 +101,17 @@ func (c *Cluster) newControlPlane(ctx *pulumi.Context, name string, a Args, net 
 	if err != nil {
 		return nil, err
 	}
-	for _, arn := range a.AdminRoleArns {
-		if err := c.newAdminAccess(ctx, name+"-admin-"+roleName(arn), cluster, arn, parent); err != nil {
+	var admins []pulumi.Resource
+	for _, admin := range a.Admins {
+		arn, err := AdminPrincipal(admin, c.Partition, c.AccountID)
+		if err != nil {
 			return nil, err
 		}
+		access, err := c.newAdminAccess(ctx, name+"-admin-"+roleName(arn), cluster, arn, parent)
+		if err != nil {
+			return nil, err
+		}
+		admins = append(admins, access)
 	}
 	c.ClusterName = cluster.Name
 	c.Endpoint = cluster.Endpoint
@@ -107,26 +120,78 @@ func (c *Cluster) newControlPlane(ctx *pulumi.Context, name string, a Args, net 
 	c.OIDC = OIDC{ProviderArn: oidc.Arn, IssuerURL: issuer}
 	c.OIDCProviderArn = oidc.Arn
 	c.OIDCIssuerURL = issuer
-	return &controlPlane{cluster: cluster, key: key}, nil
+	return &controlPlane{cluster: cluster, key: key, admins: admins}, nil
 }
 
-// newAdminAccess grants an IAM role cluster-admin through an access entry.
-func (c *Cluster) newAdminAccess(ctx *pulumi.Context, name string, cluster *eks.Cluster, roleArn string, parent pulumi.ResourceOption) error {
+// newAdminAccess grants an IAM principal cluster-admin through an access
+// entry; it returns the association, which the Kubernetes provider waits for.
+func (c *Cluster) newAdminAccess(ctx *pulumi.Context, name string, cluster *eks.Cluster, principalArn string, parent pulumi.ResourceOption) (pulumi.Resource, error) {
 	entry, err := eks.NewAccessEntry(ctx, name, &eks.AccessEntryArgs{
 		ClusterName:  cluster.Name,
-		PrincipalArn: pulumi.String(roleArn),
+		PrincipalArn: pulumi.String(principalArn),
 		Type:         pulumi.String("STANDARD"),
 	}, parent)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = eks.NewAccessPolicyAssociation(ctx, name, &eks.AccessPolicyAssociationArgs{
+	return eks.NewAccessPolicyAssociation(ctx, name, &eks.AccessPolicyAssociationArgs{
 		ClusterName:  cluster.Name,
 		PrincipalArn: entry.PrincipalArn,
 		PolicyArn:    pulumi.String("arn:" + c.Partition + ":eks::aws:cluster-access-policy/" + clusterAdminPolicy),
 		AccessScope:  &eks.AccessPolicyAssociationAccessScopeArgs{Type: pulumi.String("cluster")},
 	}, parent)
-	return err
+}
+
+// AdminPrincipal turns an admins entry into the principal ARN of its access
+// entry: a bare role name is a role in the stack's account; an ARN must be
+// an IAM role or user.
+func AdminPrincipal(admin, partition, account string) (string, error) {
+	if !strings.HasPrefix(admin, "arn:") {
+		if !iamName.MatchString(admin) {
+			return "", fmt.Errorf("is neither an IAM role name nor an ARN")
+		}
+		return "arn:" + partition + ":iam::" + account + ":role/" + admin, nil
+	}
+	parts := strings.SplitN(admin, ":", 6)
+	if len(parts) != 6 || parts[2] != "iam" || !(strings.HasPrefix(parts[5], "role/") || strings.HasPrefix(parts[5], "user/")) {
+		return "", fmt.Errorf("is not the ARN of an IAM role or user")
+	}
+	return admin, nil
+}
+
+// iamName is IAM's role-name syntax.
+var iamName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+
+// callerPrincipal is the IAM principal behind the identity running the
+// program: STS reports an assumed role as
+// arn:aws:sts::<account>:assumed-role/<role>/<session>, whose access entry
+// is the role's ARN. It returns the role name (or the user ARN) to compare.
+func callerPrincipal(callerArn string) (role, other string) {
+	parts := strings.SplitN(callerArn, ":", 6)
+	if len(parts) == 6 && parts[2] == "sts" && strings.HasPrefix(parts[5], "assumed-role/") {
+		return strings.SplitN(strings.TrimPrefix(parts[5], "assumed-role/"), "/", 2)[0], ""
+	}
+	if len(parts) == 6 && strings.HasPrefix(parts[5], "role/") {
+		return parts[5][strings.LastIndex(parts[5], "/")+1:], ""
+	}
+	return "", callerArn
+}
+
+// checkCallerIsAdmin refuses to build a cluster its deployer could not
+// administer: every Kubernetes object after the cluster would fail with
+// Unauthorized, after the cluster and its nodes exist.
+func checkCallerIsAdmin(callerArn string, admins []string, partition, account string) error {
+	role, other := callerPrincipal(callerArn)
+	for _, a := range admins {
+		arn, err := AdminPrincipal(a, partition, account)
+		if err != nil {
+			continue
+		}
+		if (role != "" && arn[strings.LastIndex(arn, "/")+1:] == role && strings.Contains(arn, ":role/")) || (other != "" && arn == other) {
+			return nil
+		}
+	}
+	return fmt.Errorf("the identity running this program (%s) is not among admins %v: it could create the cluster but not one object in it; add its role to tars:cluster.admins", callerArn, admins)
 }
 
 // roleName is the last path element of a role ARN, lower-cased for a resource name.

@@ -3,6 +3,7 @@ package cluster
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -49,7 +50,7 @@ func (c *Cluster) newKubernetes(ctx *pulumi.Context, name string, a Args, cp *co
 	provider, err := kubernetes.NewProvider(ctx, name+"-k8s", &kubernetes.ProviderArgs{
 		Kubeconfig:            c.Kubeconfig,
 		EnableServerSideApply: pulumi.Bool(true),
-	}, pulumi.Parent(c), pulumi.DependsOn(groups))
+	}, pulumi.Parent(c), pulumi.DependsOn(append(slices.Clone(groups), cp.admins...)))
 	if err != nil {
 		return err
 	}

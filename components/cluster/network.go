@@ -43,6 +43,9 @@ func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network
 	if err != nil {
 		return nil, err
 	}
+	if err := c.newFlowLogs(ctx, name, a, vpc); err != nil {
+		return nil, err
+	}
 	igw, err := ec2.NewInternetGateway(ctx, name+"-igw", &ec2.InternetGatewayArgs{
 		VpcId: vpc.ID(),
 		Tags:  tags(a.Tags, map[string]string{"Name": name}),

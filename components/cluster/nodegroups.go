@@ -64,8 +64,12 @@ func (c *Cluster) newNodeGroup(ctx *pulumi.Context, name string, a Args, g NodeG
 		MetadataOptions: &ec2.LaunchTemplateMetadataOptionsArgs{
 			HttpEndpoint: pulumi.String("enabled"),
 			HttpTokens:   pulumi.String("required"), // IMDSv2 only
-			// 2 hops lets pods that still need IMDS reach it; IRSA covers AWS credentials.
-			HttpPutResponseHopLimit: pulumi.Int(2),
+			// One hop: the node itself reaches IMDS, a pod (one hop further,
+			// through its network namespace) does not, so no pod can take the
+			// node role's credentials. Pods get AWS credentials through IRSA;
+			// components that would discover the region or VPC from IMDS are
+			// told them (the load balancer controller's region and vpcId).
+			HttpPutResponseHopLimit: pulumi.Int(NodeMetadataHopLimit),
 		},
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{&ec2.LaunchTemplateTagSpecificationArgs{
 			ResourceType: pulumi.String("instance"),

@@ -25,6 +25,7 @@ type runOptions struct {
 	program  pulumi.RunFunc
 	peer     map[string]any
 	peerSecs []string
+	update   bool
 }
 
 // WithProjectDir runs against the Pulumi.yaml in dir instead of the nearest one.
@@ -56,6 +57,10 @@ func WithConfigEdit(edit func(*StackConfig) error) Option {
 // WithProgram runs fn instead of stacks.Deploy, with the same config and
 // mocks: use it to test one component on its own.
 func WithProgram(fn pulumi.RunFunc) Option { return func(o *runOptions) { o.program = fn } }
+
+// WithUpdate runs the program as `pulumi up` runs it (ctx.DryRun false)
+// instead of as a preview.
+func WithUpdate() Option { return func(o *runOptions) { o.update = true } }
 
 // WithPeerOutputs replaces the peer stack's outputs the StackReference returns.
 func WithPeerOutputs(outputs map[string]any, secret ...string) Option {
@@ -110,6 +115,8 @@ func Run(stack string, opts ...Option) (*Graph, error) {
 	}, pulumi.WithMocks(cfg.Project, stack, m), func(info *pulumi.RunInfo) {
 		info.Config = values
 		info.ConfigSecretKeys = secrets
+		// A plan is a preview; WithUpdate runs it as `pulumi up` would.
+		info.DryRun = !o.update
 	})
 	g.ProgramTime = time.Since(start)
 	slices.Sort(g.Exports)

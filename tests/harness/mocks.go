@@ -15,6 +15,9 @@ import (
 // MockAccountID is the AWS account every mocked resource lives in.
 const MockAccountID = "123456789012"
 
+// MockDeployerRole is the IAM role the mocked `pulumi up` runs as.
+const MockDeployerRole = "tars-platform-admin"
+
 // mockZones are the AZs getAvailabilityZones returns per region, as AWS
 // lists them for accounts without opt-in zones.
 var mockZones = map[string][]string{
@@ -209,7 +212,9 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	case "aws:index/getCallerIdentity:getCallerIdentity":
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"accountId": MockAccountID, "id": MockAccountID,
-			"arn": "arn:aws:iam::" + MockAccountID + ":role/tars-deployer", "userId": "AROAMOCK:tars-deployer",
+			// As STS reports an assumed role: the deployers' role, which the
+			// stack files name among the cluster admins.
+			"arn": "arn:aws:sts::" + MockAccountID + ":assumed-role/" + MockDeployerRole + "/pulumi", "userId": "AROAMOCK:pulumi",
 		}), nil
 	case "aws:index/getPartition:getPartition":
 		return resource.NewPropertyMapFromMap(map[string]any{
