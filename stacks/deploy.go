@@ -7,6 +7,7 @@ import (
 	"github.com/tars-platform/infra/components/addons"
 	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/cluster"
+	"github.com/tars-platform/infra/components/monitoring"
 	"github.com/tars-platform/infra/components/redis"
 )
 
@@ -46,10 +47,23 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	}, pulumi.Provider(cl.Provider)); err != nil {
 		return err
 	}
-	if _, err := alerting.New(ctx, region+"-alerting", cfg.alertingArgs(), pulumi.Provider(cl.Provider)); err != nil {
+	mon, err := monitoring.New(ctx, region+"-monitoring", monitoring.Args{
+		Namespace:                alerting.DefaultNamespace,
+		StorageClass:             cluster.StorageClassName,
+		AlertmanagerConfigSecret: alerting.ConfigSecretName,
+		Region:                   region,
+	}, pulumi.Provider(cl.Provider))
+	if err != nil {
 		return err
 	}
-	if _, err := redis.New(ctx, region+"-redis", cfg.Redis, pulumi.Provider(cl.Provider)); err != nil {
+	alertingArgs := cfg.alertingArgs()
+	alertingArgs.DependsOn = mon.Ready
+	if _, err := alerting.New(ctx, region+"-alerting", alertingArgs, pulumi.Provider(cl.Provider)); err != nil {
+		return err
+	}
+	redisArgs := cfg.Redis
+	redisArgs.MonitoringDependsOn = mon.Ready
+	if _, err := redis.New(ctx, region+"-redis", redisArgs, pulumi.Provider(cl.Provider)); err != nil {
 		return err
 	}
 	exports := pulumi.Map{

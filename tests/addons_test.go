@@ -154,13 +154,13 @@ func TestAddonsLoadBalancerControllerPolicyIsUpstream(t *testing.T) {
 
 // TestAddonsReleaseShape: every release of both stacks installs its pinned
 // chart version from its repository, into its namespace (created by the
-// block unless built in), without re-resolving dependencies, with a
+// block, or by the component that shares it, unless built in), without re-resolving dependencies, with a
 // bounded wait and history.
 func TestAddonsReleaseShape(t *testing.T) {
 	for _, stack := range Stacks {
 		g := mustRun(t, stack)
 		rels := g.ByType(charttier.ReleaseType)
-		require.Len(t, rels, 2, "%s releases", stack)
+		require.Len(t, rels, 3, "%s releases: cert-manager, the load balancer controller, kube-prometheus-stack", stack)
 		for _, r := range rels {
 			in := r.PlainInputs()
 			assert.Equal(t, false, in["dependencyUpdate"], r.Name)
@@ -170,25 +170,18 @@ func TestAddonsReleaseShape(t *testing.T) {
 			assert.Equal(t, true, in["cleanupOnFail"], r.Name)
 			assert.NotEmpty(t, in["version"], r.Name)
 			ns := in["namespace"].(string)
-			comp := g.Component(r)
-			var created []string
-			for _, c := range g.Children(comp.URN) {
-				if c.Type == "kubernetes:core/v1:Namespace" {
-					created = append(created, c.Input("metadata.name").(string))
+			var created []harness.Resource
+			for _, n := range g.ByType("kubernetes:core/v1:Namespace") {
+				if n.Input("metadata.name") == ns {
+					created = append(created, n)
 				}
 			}
 			if ns == "kube-system" {
 				assert.Empty(t, created, "%s: kube-system is never created", r.Name)
-			} else {
-				assert.Equal(t, []string{ns}, created, "%s: the block creates the release's namespace", r.Name)
-				nsURN := ""
-				for _, c := range g.Children(comp.URN) {
-					if c.Type == "kubernetes:core/v1:Namespace" {
-						nsURN = c.URN
-					}
-				}
-				assert.Contains(t, r.Dependencies, nsURN, "%s waits for its namespace", r.Name)
+				continue
 			}
+			require.Len(t, created, 1, "%s: exactly one resource creates namespace %s", r.Name, ns)
+			assert.Contains(t, r.Dependencies, created[0].URN, "%s waits for its namespace", r.Name)
 		}
 	}
 }

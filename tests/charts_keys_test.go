@@ -24,7 +24,10 @@ var chartKeyExceptions = []struct {
 	Chart    string // chart name
 	Key      string // dotted value path
 	Template string // chart-relative template path that reads it
-}{}
+}{
+	// Only in a comment of values.yaml; the Alertmanager resource reads it.
+	{"kube-prometheus-stack", "alertmanager.alertmanagerSpec.configSecret", "templates/alertmanager/alertmanager.yaml"},
+}
 
 func chartKeyException(chartName, key string) bool {
 	for _, e := range chartKeyExceptions {

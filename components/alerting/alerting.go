@@ -33,6 +33,9 @@ const (
 	RuleSelectorLabel = "kube-prometheus-stack"
 	// ConfigSecretKey is the key Alertmanager reads from its configSecret.
 	ConfigSecretKey = "alertmanager.yaml"
+	// ConfigSecretName is the Secret holding alertmanager.yaml; the
+	// monitoring component names it as Alertmanager's configSecret.
+	ConfigSecretName = "alertmanager-tars"
 	// DashboardLabel is the Grafana sidecar's default label selector.
 	DashboardLabel = "grafana_dashboard"
 )
@@ -42,8 +45,14 @@ type Args struct {
 	// Region is the logical region ("us-east"), added as the region label of
 	// every alert so the two regions' pages can be told apart. Required.
 	Region string
-	// Namespace of Prometheus and Alertmanager. Default DefaultNamespace.
+	// Namespace of Prometheus and Alertmanager; it exists already (the
+	// monitoring component creates it). Default DefaultNamespace.
 	Namespace string
+	// DependsOn is what every object of the component waits for: the
+	// namespace and the release that installs prometheus-operator's CRDs
+	// (monitoring.Monitoring.Ready). Required: a PrometheusRule created
+	// before its CRD fails the whole `pulumi up`.
+	DependsOn []pulumi.Resource
 	// Notify holds the plain notification settings (stack config tars:alerting).
 	Notify Notify
 	// Credentials: Pulumi secrets, required.
@@ -113,6 +122,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("alerting %s: invalid args: %w", name, err)
 	}
+	if len(args.DependsOn) == 0 {
+		return nil, fmt.Errorf("alerting %s: invalid args: dependsOn must name what installs the namespace and prometheus-operator's CRDs", name)
+	}
 	groups, err := slo.AllRuleGroups(context.Background())
 	if err != nil {
 		return nil, fmt.Errorf("alerting %s: rules: %w", name, err)
@@ -127,13 +139,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource(TypeToken, name, c, opts...); err != nil {
 		return nil, fmt.Errorf("alerting %s: register: %w", name, err)
 	}
-	ns, err := corev1.NewNamespace(ctx, name+"-"+args.Namespace, &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Namespace), Labels: partOf()},
-	}, pulumi.Parent(c))
-	if err != nil {
-		return nil, fmt.Errorf("alerting %s: namespace: %w", name, err)
-	}
-	c.Namespace = ns.Metadata.Name().Elem()
+	c.Namespace = pulumi.String(args.Namespace).ToStringOutput()
 	if c.PrometheusRules, err = c.newRules(ctx, name, args, groups); err != nil {
 		return nil, fmt.Errorf("alerting %s: prometheus rules: %w", name, err)
 	}
@@ -203,7 +209,7 @@ func (c *Alerting) newRules(ctx *pulumi.Context, name string, args Args, groups 
 			OtherFields: kubernetes.UntypedArgs{
 				"spec": map[string]any{"groups": []any{spec}},
 			},
-		}, pulumi.Parent(c))
+		}, pulumi.Parent(c), pulumi.DependsOn(args.DependsOn))
 		if err != nil {
 			return pulumi.StringArrayOutput{}, fmt.Errorf("group %s: %w", g.Name, err)
 		}
@@ -223,12 +229,12 @@ func (c *Alerting) newAlertmanagerConfig(ctx *pulumi.Context, name string, args 
 			})
 		}).(pulumi.StringOutput)
 	secret, err := corev1.NewSecret(ctx, name+"-alertmanager", &corev1.SecretArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("alertmanager-tars"), Namespace: pulumi.String(args.Namespace), Labels: partOf()},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(ConfigSecretName), Namespace: pulumi.String(args.Namespace), Labels: partOf()},
 		Type:     pulumi.String("Opaque"),
 		StringData: pulumi.StringMap{
 			ConfigSecretKey: pulumi.ToSecret(rendered).(pulumi.StringOutput),
 		},
-	}, pulumi.Parent(c))
+	}, pulumi.Parent(c), pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
@@ -244,7 +250,7 @@ func (c *Alerting) newDashboards(ctx *pulumi.Context, name string, args Args, da
 		cm, err := corev1.NewConfigMap(ctx, name+"-dashboard-"+d.UID, &corev1.ConfigMapArgs{
 			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("dashboard-" + d.UID), Namespace: pulumi.String(args.Namespace), Labels: labels},
 			Data:     pulumi.StringMap{d.UID + ".json": pulumi.String(dashboards[d.UID])},
-		}, pulumi.Parent(c))
+		}, pulumi.Parent(c), pulumi.DependsOn(args.DependsOn))
 		if err != nil {
 			return pulumi.StringArrayOutput{}, fmt.Errorf("dashboard %s: %w", d.UID, err)
 		}

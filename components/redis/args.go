@@ -66,6 +66,10 @@ type Args struct {
 	StorageClass string `json:"-"`
 	// Password is the auth secret; nil generates one (random, 32 characters).
 	Password pulumi.StringInput `json:"-"`
+	// MonitoringDependsOn is what the ServiceMonitor waits for: the release
+	// that installs prometheus-operator's CRDs (monitoring.Monitoring.Ready).
+	// Required: a ServiceMonitor created before its CRD fails `pulumi up`.
+	MonitoringDependsOn []pulumi.Resource `json:"-"`
 }
 
 // WithDefaults fills zero fields.

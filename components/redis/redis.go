@@ -52,6 +52,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := args.Validate(); err != nil {
 		return nil, fmt.Errorf("redis %s: invalid args: %w", name, err)
 	}
+	if len(args.MonitoringDependsOn) == 0 {
+		return nil, fmt.Errorf("redis %s: invalid args: monitoringDependsOn must name what installs the ServiceMonitor CRD", name)
+	}
 	c := &Cluster{}
 	if err := ctx.RegisterComponentResource(TypeToken, name, c, opts...); err != nil {
 		return nil, fmt.Errorf("redis %s: register: %w", name, err)
@@ -89,7 +92,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := c.newFormationJob(ctx, name, args, parent, pulumi.DependsOn([]pulumi.Resource{sts})); err != nil {
 		return nil, fmt.Errorf("redis %s: cluster-create job: %w", name, err)
 	}
-	if err := c.newServiceMonitor(ctx, name, args, parent, inNS); err != nil {
+	if err := c.newServiceMonitor(ctx, name, args, parent, pulumi.DependsOn(append([]pulumi.Resource{ns}, args.MonitoringDependsOn...))); err != nil {
 		return nil, fmt.Errorf("redis %s: service monitor: %w", name, err)
 	}
 	c.Namespace = ns.Metadata.Name().Elem()

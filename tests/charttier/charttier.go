@@ -78,31 +78,13 @@ func Releases(g *harness.Graph) ([]Release, error) {
 	return order(out)
 }
 
-// dependsOn returns the releases reachable from urn over dependency edges.
+// dependsOn returns the releases urn depends on, transitively.
 func dependsOn(g *harness.Graph, urn string, releases []Release) []string {
-	isRelease := map[string]bool{}
-	for _, r := range releases {
-		isRelease[r.URN] = true
-	}
-	seen := map[string]bool{}
+	up := g.Upstream(urn)
 	var out []string
-	queue := []string{urn}
-	for len(queue) > 0 {
-		cur := queue[0]
-		queue = queue[1:]
-		r, ok := g.ByURN(cur)
-		if !ok {
-			continue
-		}
-		for _, d := range r.Dependencies {
-			if seen[d] {
-				continue
-			}
-			seen[d] = true
-			if isRelease[d] {
-				out = append(out, d)
-			}
-			queue = append(queue, d)
+	for _, r := range releases {
+		if up[r.URN] {
+			out = append(out, r.URN)
 		}
 	}
 	slices.Sort(out)

@@ -104,6 +104,27 @@ func (g *Graph) Component(r Resource) Resource {
 	return Resource{}
 }
 
+// Upstream returns every URN urn depends on, directly or through the
+// resources it depends on (the engine creates all of them first).
+func (g *Graph) Upstream(urn string) map[string]bool {
+	seen := map[string]bool{}
+	queue := []string{urn}
+	for len(queue) > 0 {
+		r, ok := g.ByURN(queue[0])
+		queue = queue[1:]
+		if !ok {
+			continue
+		}
+		for _, d := range r.Dependencies {
+			if !seen[d] {
+				seen[d] = true
+				queue = append(queue, d)
+			}
+		}
+	}
+	return seen
+}
+
 // Counts returns the number of resources per type token.
 func (g *Graph) Counts() map[string]int {
 	out := map[string]int{}
