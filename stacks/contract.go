@@ -16,7 +16,7 @@ const (
 	OutClusterEndpoint      = "clusterEndpoint"      //
 	OutOIDCProviderArn      = "oidcProviderArn"      //
 	OutKubeconfig           = "kubeconfig"           // secret
-	OutPeeringConnectionID  = "peeringConnectionId"  // exported by the singletons owner only
+	OutPeeringConnectionID  = "peeringConnectionId"  // exported by the peering requester only
 )
 
 // RegionOutputs are exported by every region stack.
@@ -25,31 +25,35 @@ var RegionOutputs = []string{
 	OutClusterName, OutClusterEndpoint, OutOIDCProviderArn, OutKubeconfig,
 }
 
-// OwnerOutputs are exported only by the stack that owns the cross-region singletons.
-var OwnerOutputs = []string{OutPeeringConnectionID}
+// RequesterOutputs are exported only by the peering requester.
+var RequesterOutputs = []string{OutPeeringConnectionID}
 
-// PeerReads are the peer outputs a stack reads, by the role that reads
-// them. The singletons owner reads the peer's network to build the peering.
-var PeerReads = map[Role][]string{
-	RoleSingletonsOwner: {OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr, OutPrivateRouteTableIDs},
-	RoleMember:          {},
+// PeerReads are the peer outputs a stack reads, by its peering role. The
+// requester reads the peer's network to request the connection. The
+// accepter reads nothing: it finds the request in its own region by the
+// two VPC blocks, so it deploys first and never waits on the other stack.
+var PeerReads = map[PeeringRole][]string{
+	PeeringRequester: {OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr},
+	PeeringAccepter:  {},
 }
 
-// Role is what a stack does for the pair.
-type Role string
+// PeeringRole is which side of the VPC peering a stack owns.
+type PeeringRole string
 
 const (
-	// RoleSingletonsOwner creates the cross-region singletons and reads its peer.
-	RoleSingletonsOwner Role = "singletons-owner"
-	// RoleMember creates only its own region. It references nothing of the
-	// owner, so it can be deployed first (see README: deploy order).
-	RoleMember Role = "member"
+	// PeeringRequester requests the connection and routes its side.
+	PeeringRequester PeeringRole = "requester"
+	// PeeringAccepter accepts it and routes its side.
+	PeeringAccepter PeeringRole = "accepter"
 )
 
-// Role returns the stack's role for the pair.
-func (c Config) Role() Role {
-	if c.OwnsSingletons() {
-		return RoleSingletonsOwner
+// PeeringRole returns the stack's side of the peering: the region whose
+// name sorts first requests. It is derived, not configured, so the two
+// stack files cannot disagree, and a DR switchover (singletonsOwner,
+// postgresPrimary, dnsPrimary) never moves it.
+func (c Config) PeeringRole() PeeringRole {
+	if c.Topology.Region < c.Topology.PeerRegion {
+		return PeeringRequester
 	}
-	return RoleMember
+	return PeeringAccepter
 }

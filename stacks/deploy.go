@@ -78,11 +78,11 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		OutOIDCProviderArn:      cl.OIDCProviderArn,
 		OutKubeconfig:           cl.Kubeconfig,
 	}
-	if cfg.OwnsSingletons() {
-		peering, err := deployPeering(ctx, cfg, cl)
-		if err != nil {
-			return err
-		}
+	peering, err := deployPeering(ctx, cfg, cl)
+	if err != nil {
+		return err
+	}
+	if cfg.PeeringRole() == PeeringRequester {
 		exports[OutPeeringConnectionID] = peering.ConnectionID
 	}
 	for k, v := range exports {
@@ -91,9 +91,39 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	return nil
 }
 
-// deployPeering builds the cross-region VPC peering from this (owning) stack,
-// after checking that the peer stack is the region the config names.
+// deployPeering builds this stack's side of the cross-region VPC peering
+// (stacks/contract.go: PeeringRole). The requester checks that the peer
+// stack is the region the config names and requests the connection; the
+// accepter accepts it once the requester has run, and until then warns
+// and creates nothing, returning nil (the first deployment runs it again;
+// README).
 func deployPeering(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster) (*cluster.Peering, error) {
+	t := cfg.Topology
+	routes := map[string]pulumi.StringInput{}
+	for _, az := range cl.AvailabilityZones {
+		routes[az] = cl.PrivateRouteTableIDs.MapIndex(pulumi.String(az))
+	}
+	args := cluster.PeeringArgs{
+		VpcID:       cl.VpcID,
+		VpcCidr:     cfg.Cluster.VpcCidr,
+		RouteTables: routes,
+		PeerVpcCidr: t.PeerVpcCidr,
+		Tags:        cfg.tags(),
+	}
+	name := t.Region + "-to-" + t.PeerRegion
+	if cfg.PeeringRole() == PeeringAccepter {
+		id, err := cluster.FindRequestedPeering(ctx, cfg.Cluster.VpcCidr, t.PeerVpcCidr)
+		if err != nil {
+			return nil, err
+		}
+		if id == "" {
+			// A warning that cannot be logged is not worth failing the run over.
+			_ = ctx.Log.Warn(fmt.Sprintf("no VPC peering requested from %s (%s) yet: run `pulumi up -s %s`, then this stack again to accept it", t.PeerRegion, t.PeerVpcCidr, t.PeerStack), nil)
+			return nil, nil
+		}
+		args.Accept = &cluster.PeeringAccept{ConnectionID: id}
+		return cluster.NewPeering(ctx, name, args)
+	}
 	peer, err := newPeerStack(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -102,7 +132,6 @@ func deployPeering(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster) (*clus
 	if err != nil {
 		return nil, err
 	}
-	t := cfg.Topology
 	switch {
 	case net.Region != t.PeerRegion:
 		return nil, fmt.Errorf("peer stack %s is region %q, but %s.peerRegion is %q", t.PeerStack, net.Region, KeyTopology, t.PeerRegion)
@@ -111,25 +140,8 @@ func deployPeering(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster) (*clus
 	case net.AwsRegion == cl.Region:
 		return nil, fmt.Errorf("peer stack %s runs in %s too; the two regions must differ", t.PeerStack, net.AwsRegion)
 	}
-	routes := map[string]pulumi.StringInput{}
-	for _, az := range cl.AvailabilityZones {
-		routes[az] = cl.PrivateRouteTableIDs.MapIndex(pulumi.String(az))
-	}
-	p, err := cluster.NewPeering(ctx, t.Region+"-to-"+t.PeerRegion, cluster.PeeringArgs{
-		VpcID:           cl.VpcID,
-		VpcCidr:         cfg.Cluster.VpcCidr,
-		RouteTables:     routes,
-		PeerRegion:      net.AwsRegion,
-		PeerAccountID:   net.AccountID,
-		PeerVpcID:       net.VpcID,
-		PeerVpcCidr:     net.VpcCidr,
-		PeerRouteTables: net.RouteTables,
-		Tags:            cfg.tags(),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
+	args.Request = &cluster.PeeringRequest{PeerRegion: net.AwsRegion, PeerAccountID: net.AccountID, PeerVpcID: net.VpcID}
+	return cluster.NewPeering(ctx, name, args)
 }
 
 // alertingArgs builds the alerting component's args from config.

@@ -20,7 +20,7 @@ func newPeerStack(ctx *pulumi.Context, cfg *Config) (*peerStack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer stack %s: %w", cfg.Topology.PeerStack, err)
 	}
-	return &peerStack{name: cfg.Topology.PeerStack, ref: ref, allowed: PeerReads[cfg.Role()]}, nil
+	return &peerStack{name: cfg.Topology.PeerStack, ref: ref, allowed: PeerReads[cfg.PeeringRole()]}, nil
 }
 
 // read awaits one output of the peer stack. It is plain (not an Output)
@@ -56,30 +56,9 @@ func (p *peerStack) readString(key string) (string, error) {
 	return s, nil
 }
 
-func (p *peerStack) readStringMap(key string) (map[string]string, error) {
-	v, err := p.read(key)
-	if err != nil {
-		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok || len(m) == 0 {
-		return nil, fmt.Errorf("peer stack %s: output %q is %T, want a non-empty map of strings", p.name, key, v)
-	}
-	out := make(map[string]string, len(m))
-	for k := range m {
-		s, ok := m[k].(string)
-		if !ok {
-			return nil, fmt.Errorf("peer stack %s: output %q[%s] is %T, want a string", p.name, key, k, m[k])
-		}
-		out[k] = s
-	}
-	return out, nil
-}
-
 // peerNetwork is what the peering needs from the peer region.
 type peerNetwork struct {
 	Region, AwsRegion, AccountID, VpcID, VpcCidr string
-	RouteTables                                  map[string]string
 }
 
 func (p *peerStack) network() (*peerNetwork, error) {
@@ -95,9 +74,6 @@ func (p *peerStack) network() (*peerNetwork, error) {
 		if *f.dst, err = p.readString(f.key); err != nil {
 			return nil, err
 		}
-	}
-	if n.RouteTables, err = p.readStringMap(OutPrivateRouteTableIDs); err != nil {
-		return nil, err
 	}
 	return &n, nil
 }

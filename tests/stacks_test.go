@@ -15,37 +15,41 @@ import (
 )
 
 // TestContractBothStacksExportWhatThePeerReads runs both real stacks: each
-// exports every region output, the owner also the owner outputs, and every
-// name a role reads from its peer is one the peer exports.
+// exports every region output, the peering requester also its connection,
+// and every name a role reads from its peer is one the peer exports —
+// also after a DR switchover flips the owner and primary fields in both
+// files, which must not change who requests the peering.
 func TestContractBothStacksExportWhatThePeerReads(t *testing.T) {
-	exports := map[string][]string{}
-	roles := map[string]stacks.Role{}
-	for _, stack := range Stacks {
-		g := mustRun(t, stack)
-		exports[stack] = g.Exports
-		if slices.Contains(g.Exports, stacks.OutPeeringConnectionID) {
-			roles[stack] = stacks.RoleSingletonsOwner
-		} else {
-			roles[stack] = stacks.RoleMember
+	check := func(t *testing.T, opts ...harness.Option) {
+		exports := map[string][]string{}
+		roles := map[string]stacks.PeeringRole{}
+		for _, stack := range Stacks {
+			g := mustRun(t, stack, opts...)
+			exports[stack] = g.Exports
+			roles[stack] = stacks.PeeringAccepter
+			if slices.Contains(g.Exports, stacks.OutPeeringConnectionID) {
+				roles[stack] = stacks.PeeringRequester
+			}
+			for _, k := range stacks.RegionOutputs {
+				assert.Contains(t, g.Exports, k, "%s must export %s", stack, k)
+			}
 		}
-		for _, k := range stacks.RegionOutputs {
-			assert.Contains(t, g.Exports, k, "%s must export %s", stack, k)
+		require.Equal(t, stacks.PeeringRequester, roles["us-east"], "us-east requests the peering")
+		require.Equal(t, stacks.PeeringAccepter, roles["us-west"])
+		for reader, peer := range map[string]string{"us-east": "us-west", "us-west": "us-east"} {
+			for _, k := range stacks.PeerReads[roles[reader]] {
+				assert.Contains(t, exports[peer], k, "%s reads %s from %s, which does not export it", reader, k, peer)
+			}
 		}
 	}
-	require.Equal(t, stacks.RoleSingletonsOwner, roles["us-east"], "us-east owns the singletons")
-	require.Equal(t, stacks.RoleMember, roles["us-west"])
-	for reader, peer := range map[string]string{"us-east": "us-west", "us-west": "us-east"} {
-		for _, k := range stacks.PeerReads[roles[reader]] {
-			assert.Contains(t, exports[peer], k, "%s reads %s from %s, which does not export it", reader, k, peer)
+	t.Run("as deployed", func(t *testing.T) { check(t) })
+	t.Run("after a switchover to us-west", func(t *testing.T) {
+		var flip []harness.Option
+		for _, f := range []string{"singletonsOwner", "postgresPrimary", "dnsPrimary"} {
+			flip = append(flip, harness.WithConfig("tars:topology."+f, "us-west"))
 		}
-	}
-	// After a DR switchover (us-west owns the singletons), the roles swap and
-	// the contract still holds.
-	swapped := mustRun(t, "us-west", harness.WithConfig("tars:topology.singletonsOwner", "us-west"))
-	assert.Contains(t, swapped.Exports, stacks.OutPeeringConnectionID)
-	for _, k := range stacks.PeerReads[stacks.RoleSingletonsOwner] {
-		assert.Contains(t, exports["us-east"], k)
-	}
+		check(t, flip...)
+	})
 }
 
 // TestContractReadsAreDeclared: a stack reading an undeclared or missing
@@ -72,56 +76,65 @@ func peerOutputs(t *testing.T) map[string]any {
 	return map[string]any{
 		stacks.OutRegion: "us-west", stacks.OutAwsRegion: cfg.Values["aws:region"], stacks.OutAccountID: harness.MockAccountID,
 		stacks.OutVpcID: "vpc-0123", stacks.OutVpcCidr: "10.20.0.0/16",
-		stacks.OutPrivateRouteTableIDs: map[string]any{"us-west-2a": "rtb-a", "us-west-2b": "rtb-b", "us-west-2c": "rtb-c"},
 	}
 }
 
-func TestPeeringRoutesBothRegions(t *testing.T) {
-	g := mustRun(t, "us-east")
-	p := one(t, g, "tars:cluster:Peering", "us-east-to-us-west")
-	children := g.Children(p.URN)
-	var peerProvider harness.Resource
-	for _, c := range children {
-		if c.Type == "pulumi:providers:aws" {
-			peerProvider = c
-		}
-	}
-	require.NotEmpty(t, peerProvider.URN)
-	assert.Equal(t, "us-west-2", peerProvider.Input("region"))
-	conn := one(t, g, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "us-east-to-us-west")
+// TestPeeringEachStackOwnsItsSide: us-east requests the connection to
+// us-west's VPC and routes its private subnets to it; us-west accepts that
+// connection (found in its own region by the two VPC blocks) and routes
+// its own. No stack has a provider for, or a resource in, the other
+// region, so a lost region never blocks the survivor's `pulumi up`.
+func TestPeeringEachStackOwnsItsSide(t *testing.T) {
+	east := mustRun(t, "us-east")
+	conn := one(t, east, "aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "us-east-to-us-west")
 	assert.Equal(t, "us-west-2", conn.Input("peerRegion"))
-	acc := one(t, g, "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter", "us-east-to-us-west")
-	assert.True(t, strings.HasPrefix(acc.Provider, peerProvider.URN+"::"), "the peer accepts in its own region")
-	local, remote := 0, 0
-	for _, r := range g.Children(p.URN) {
-		if r.Type != "aws:ec2/route:Route" {
-			continue
-		}
-		switch {
-		case strings.HasPrefix(r.Provider, peerProvider.URN+"::"):
-			remote++
-			assert.Equal(t, "10.10.0.0/16", r.Input("destinationCidrBlock"), r.Name)
-			assert.Contains(t, r.Name, "us-west-2")
-		default:
-			local++
-			assert.Equal(t, "10.20.0.0/16", r.Input("destinationCidrBlock"), r.Name)
-			assert.Contains(t, r.Name, "us-east-1")
-		}
-		assert.True(t, strings.HasPrefix(r.Input("vpcPeeringConnectionId").(string), "pcx-"), r.Name)
-	}
-	assert.Equal(t, 3, local)
-	assert.Equal(t, 3, remote)
-	// The member stack creates none of it.
+	assert.Equal(t, harness.MockAccountID, conn.Input("peerOwnerId"))
+	assert.Empty(t, east.ByType("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"))
+	connID := harness.MockID("aws:ec2/vpcPeeringConnection:VpcPeeringConnection", "us-east-to-us-west")
+
 	west := mustRun(t, "us-west")
+	acc := one(t, west, "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter", "us-west-to-us-east")
+	assert.Equal(t, connID, acc.Input("vpcPeeringConnectionId"), "us-west accepts the connection us-east requested")
+	assert.Equal(t, true, acc.Input("autoAccept"))
 	assert.Empty(t, west.ByType("aws:ec2/vpcPeeringConnection:VpcPeeringConnection"))
-	assert.Empty(t, west.ByType("pulumi:pulumi:StackReference"), "the member stack can deploy before its peer exists")
+	assert.Empty(t, west.ByType("pulumi:pulumi:StackReference"), "the accepter reads nothing of its peer: it can deploy first")
+
+	for stack, g := range map[string]*harness.Graph{"us-east": east, "us-west": west} {
+		assert.Empty(t, g.ByType("pulumi:providers:aws"), "%s has no provider for the other region", stack)
+		p := one(t, g, "tars:cluster:Peering", map[string]string{"us-east": "us-east-to-us-west", "us-west": "us-west-to-us-east"}[stack])
+		peerCidr := map[string]string{"us-east": "10.20.0.0/16", "us-west": "10.10.0.0/16"}[stack]
+		aws := map[string]string{"us-east": "us-east-1", "us-west": "us-west-2"}[stack]
+		routes := 0
+		for _, r := range g.Children(p.URN) {
+			if r.Type != "aws:ec2/route:Route" {
+				continue
+			}
+			routes++
+			assert.Equal(t, peerCidr, r.Input("destinationCidrBlock"), r.Name)
+			assert.Contains(t, r.Name, aws, "a route in this region's own route table")
+			assert.Equal(t, connID, r.Input("vpcPeeringConnectionId"), r.Name)
+		}
+		assert.Equal(t, 3, routes, "%s: one route per private route table", stack)
+	}
+}
+
+// TestPeeringAccepterBeforeTheRequest: on the first deployment the
+// accepter runs before the requester exists; it creates no peering (and
+// warns) instead of failing, and accepts on its next run.
+func TestPeeringAccepterBeforeTheRequest(t *testing.T) {
+	g := mustRun(t, "us-west", harness.WithPeeringNotRequested())
+	assert.Empty(t, g.ByType("tars:cluster:Peering"))
+	assert.Empty(t, g.ByType("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"))
+	// A lookup with the VPC blocks swapped would find nothing: the real one finds it.
+	g = mustRun(t, "us-west")
+	assert.Len(t, g.ByType("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"), 1)
 }
 
 // TestStacksDifferOnlyWhereConfigDiffers compares the two real graphs after
 // replacing every config value that differs between the stack files
 // (region names, AWS region, cluster name, VPC blocks, AZ letters) by a
-// symbol. What remains must be identical, except the singletons that only
-// the owner creates.
+// symbol. What remains must be identical, except each side of the VPC
+// peering.
 func TestStacksDifferOnlyWhereConfigDiffers(t *testing.T) {
 	norm := map[string]func(string) string{
 		"us-east": replacer(map[string]string{
@@ -145,24 +158,32 @@ func TestStacksDifferOnlyWhereConfigDiffers(t *testing.T) {
 		graphs[stack] = out
 	}
 	east, west := graphs["us-east"], graphs["us-west"]
-	var onlyEast []string
+	var onlyEast, onlyWest []string
 	for k, v := range east {
 		w, ok := west[k]
 		if !ok {
 			onlyEast = append(onlyEast, k)
 			continue
 		}
+		if strings.HasPrefix(k, "tars:cluster:Peering ") {
+			continue // the requester's and the accepter's sides differ by design
+		}
 		assert.Equal(t, v, w, "%s differs beyond config", k)
 	}
 	for k := range west {
-		assert.Contains(t, east, k, "%s exists only in us-west", k)
+		if _, ok := east[k]; !ok {
+			onlyWest = append(onlyWest, k)
+		}
 	}
 	sort.Strings(onlyEast)
-	for _, k := range onlyEast {
-		assert.True(t, hasPrefixAny(k, "tars:cluster:Peering ", "aws:ec2/vpcPeeringConnection", "pulumi:providers:aws ", "pulumi:pulumi:StackReference ", "aws:ec2/route:Route <region>-to-<peer>-"),
-			"%s exists only in the owner stack but is not a singleton", k)
-	}
-	assert.Len(t, onlyEast, 11)
+	sort.Strings(onlyWest)
+	assert.Equal(t, []string{
+		"aws:ec2/vpcPeeringConnection:VpcPeeringConnection <region>-to-<peer>",
+		"pulumi:pulumi:StackReference <peer>",
+	}, onlyEast, "only the requester requests and reads its peer")
+	assert.Equal(t, []string{
+		"aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter <region>-to-<peer>",
+	}, onlyWest, "only the accepter accepts")
 }
 
 // mockIDs are physical IDs the harness derives from names; they differ by

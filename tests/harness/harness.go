@@ -26,6 +26,8 @@ type runOptions struct {
 	peer     map[string]any
 	peerSecs []string
 	update   bool
+	// peeringPending: the peer has not requested the VPC peering yet.
+	peeringPending bool
 }
 
 // WithProjectDir runs against the Pulumi.yaml in dir instead of the nearest one.
@@ -61,6 +63,10 @@ func WithProgram(fn pulumi.RunFunc) Option { return func(o *runOptions) { o.prog
 // WithUpdate runs the program as `pulumi up` runs it (ctx.DryRun false)
 // instead of as a preview.
 func WithUpdate() Option { return func(o *runOptions) { o.update = true } }
+
+// WithPeeringNotRequested runs the stack as if its peer had not requested
+// the VPC peering yet (the accepter's first deployment).
+func WithPeeringNotRequested() Option { return func(o *runOptions) { o.peeringPending = true } }
 
 // WithPeerOutputs replaces the peer stack's outputs the StackReference returns.
 func WithPeerOutputs(outputs map[string]any, secret ...string) Option {
@@ -102,7 +108,8 @@ func Run(stack string, opts ...Option) (*Graph, error) {
 		}
 	}
 	region, _ := values["aws:region"]
-	m := &mocks{project: cfg.Project, stack: stack, awsRegion: region, peerOutputs: o.peer, peerSecrets: o.peerSecs}
+	m := &mocks{project: cfg.Project, stack: stack, awsRegion: region, peerOutputs: o.peer, peerSecrets: o.peerSecs,
+		requestedPeering: requestedPeering(cfg, o.peeringPending)}
 	g := &Graph{Stack: stack, Config: cfg}
 	program := o.program
 	start := time.Now()
@@ -129,6 +136,25 @@ func Run(stack string, opts ...Option) (*Graph, error) {
 		return g, programError(stack, runErr)
 	}
 	return g, nil
+}
+
+// requestedPeering is the peering connection the peer stack requested to
+// this one, with the ID the requester's own mock gives it; none when this
+// stack requests (or the peer has not yet).
+func requestedPeering(cfg *StackConfig, pending bool) mockPeering {
+	topo, _ := cfg.Values["tars:topology"].(map[string]any)
+	cl, _ := cfg.Values["tars:cluster"].(map[string]any)
+	region, _ := topo["region"].(string)
+	peer, _ := topo["peerRegion"].(string)
+	if pending || peer == "" || region < peer {
+		return mockPeering{}
+	}
+	peerCidr, _ := topo["peerVpcCidr"].(string)
+	cidr, _ := cl["vpcCidr"].(string)
+	return mockPeering{
+		id:            mockID("aws:ec2/vpcPeeringConnection:VpcPeeringConnection", peer+"-to-"+region),
+		requesterCidr: peerCidr, accepterCidr: cidr,
+	}
 }
 
 // mockPeerOutputs builds the outputs the peer stack would export, from the

@@ -32,6 +32,8 @@ type mocks struct {
 	project, stack, awsRegion string
 	peerOutputs               map[string]any
 	peerSecrets               []string
+	// requestedPeering is the connection getVpcPeeringConnections finds.
+	requestedPeering mockPeering
 
 	mu        sync.Mutex
 	resources []Resource
@@ -230,6 +232,50 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			names[i] = z
 		}
 		return resource.NewPropertyMapFromMap(map[string]any{"names": names, "id": m.awsRegion, "state": "available"}), nil
+	case "aws:ec2/getVpcPeeringConnections:getVpcPeeringConnections":
+		// Found only when the filters name the connection as AWS records it:
+		// requested from the peer's VPC block to this one, and live.
+		ids := []any{}
+		if m.requestedPeering.id != "" && peeringFilterMatches(args.Args, m.requestedPeering) {
+			ids = append(ids, m.requestedPeering.id)
+		}
+		return resource.NewPropertyMapFromMap(map[string]any{"ids": ids, "id": m.awsRegion}), nil
 	}
 	return nil, fmt.Errorf("harness: no mock for invoke %s; add it to tests/harness/mocks.go", args.Token)
+}
+
+// mockPeering is a peering connection the peer requested.
+type mockPeering struct {
+	id                          string
+	requesterCidr, accepterCidr string
+}
+
+// peeringFilterMatches applies DescribeVpcPeeringConnections filters to
+// the one mocked connection.
+func peeringFilterMatches(args resource.PropertyMap, p mockPeering) bool {
+	fields := map[string]string{
+		"requester-vpc-info.cidr-block": p.requesterCidr,
+		"accepter-vpc-info.cidr-block":  p.accepterCidr,
+		"status-code":                   "pending-acceptance",
+	}
+	filters, ok := args["filters"]
+	if !ok || !filters.IsArray() {
+		return false
+	}
+	for _, f := range filters.ArrayValue() {
+		m := f.ObjectValue().Mappable()
+		want, known := fields[fmt.Sprint(m["name"])]
+		if !known {
+			return false
+		}
+		values, _ := m["values"].([]any)
+		match := false
+		for _, v := range values {
+			match = match || v == want
+		}
+		if !match {
+			return false
+		}
+	}
+	return true
 }
