@@ -63,6 +63,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	}
 	redisArgs := cfg.Redis
 	redisArgs.MonitoringDependsOn = mon.Ready
+	redisArgs.ZoneSubnets = cl.PrivateSubnetCIDRs
 	if _, err := redis.New(ctx, region+"-redis", redisArgs, pulumi.Provider(cl.Provider)); err != nil {
 		return err
 	}

@@ -25,6 +25,9 @@ type member struct {
 	bus  int    // cluster bus port
 	dir  string
 	cmd  *exec.Cmd
+	// stop signals the server and waits until it has exited (at once if
+	// it already has).
+	stop func(os.Signal)
 }
 
 // node is the member as REDIS_NODES names it.
@@ -87,16 +90,52 @@ func launch(t *testing.T, dir string, port, bus int) member {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	require.NoError(t, cmd.Start())
 	m := member{addr: fmt.Sprintf("127.0.0.1:%d", port), bus: bus, dir: dir, cmd: cmd}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	m.stop = func(sig os.Signal) {
+		_ = cmd.Process.Signal(sig) // fails only when it has exited already
+		err := <-exited
+		exited <- err
+	}
 	t.Cleanup(func() {
-		_ = m.cmd.Process.Kill() // may already be stopped by the test
-		_ = m.cmd.Wait()
+		m.stop(os.Kill) // may already be stopped by the test
 		_ = logf.Close()
 	})
-	return m
+	// It answers as itself before the test goes on: a server that could not
+	// bind its port (taken by something outside this process) fails here,
+	// not later as a cluster that talks to a stranger.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			log, _ := os.ReadFile(filepath.Join(dir, "redis.log"))
+			t.Fatalf("redis-server on port %d exited (%v):\n%s", port, err, log)
+		default:
+		}
+		out, err := exec.Command("redis-cli", "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-a", testPassword, "--no-auth-warning", "config", "get", "dir").Output()
+		if err == nil && strings.Contains(string(out), dir) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on port %d did not answer as %s within 10s: %s %v", port, dir, out, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
-// runScript runs the component's embedded cluster-create script.
-func runScript(t *testing.T, members []member) string {
+// runScript runs the component's embedded cluster-create script; it fails
+// the test if the script fails.
+func runScript(t *testing.T, members []member, env ...string) string {
+	t.Helper()
+	out, err := script(t, members, env...)
+	require.NoError(t, err, "cluster-create.sh failed:\n%s", out)
+	return out
+}
+
+// script runs the embedded cluster-create script with the members as
+// REDIS_NODES, each in its own zone pair (zoneEnv), and env on top.
+func script(t *testing.T, members []member, env ...string) (string, error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "cluster-create.sh")
 	require.NoError(t, os.WriteFile(path, []byte(redis.ClusterCreateScript), 0o700))
@@ -106,10 +145,32 @@ func runScript(t *testing.T, members []member) string {
 	}
 	cmd := exec.Command("sh", path)
 	cmd.Env = append(os.Environ(), "REDIS_NODES="+strings.Join(addrs, " "), "REDIS_PASSWORD="+testPassword,
-		"REDIS_MASTERS=3", "REDIS_REPLICAS=1", "REDIS_WAIT_SECONDS=60")
+		"REDIS_MASTERS=3", "REDIS_REPLICAS=1", "REDIS_WAIT_SECONDS=60", zoneEnv(members))
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "cluster-create.sh failed:\n%s", out)
-	return string(out)
+	return string(out), err
+}
+
+// zoneEnv puts members two by two into zones a, b and c, as the six pods
+// of a region land on its three zones; on loopback every member has the
+// same address, so zones are named per member (host:port) rather than by
+// subnet (TestRedisZonesFromAddresses covers that form).
+func zoneEnv(members []member) string {
+	var zones []string
+	for i, m := range members {
+		zones = append(zones, fmt.Sprintf("%c=%s", 'a'+i/2, m.addr))
+	}
+	return "REDIS_ZONES=" + strings.Join(zones, " ")
+}
+
+// zoneOf is the zone zoneEnv gives the member at addr.
+func zoneOf(members []member, addr string) string {
+	for i, m := range members {
+		if m.addr == addr {
+			return string(rune('a' + i/2))
+		}
+	}
+	return "?"
 }
 
 // TestRedisClusterSurvivesFullRestart stops every member and starts them
@@ -124,8 +185,7 @@ func TestRedisClusterSurvivesFullRestart(t *testing.T) {
 	require.Contains(t, rcli(t, members[0].addr, "-c", "set", "survivor", "yes"), "OK")
 	for _, m := range members {
 		_ = rcli(t, m.addr, "cluster", "saveconfig")
-		require.NoError(t, m.cmd.Process.Signal(os.Interrupt))
-		_ = m.cmd.Wait() // exits non-zero on SIGINT; only its stopping matters
+		m.stop(os.Interrupt) // exits non-zero on SIGINT; only its stopping matters
 	}
 	ports, err := kubeapi.FreePorts(2 * len(members))
 	require.NoError(t, err)
@@ -195,7 +255,8 @@ func TestRedisClusterFormsIdempotentlyAndFailsOver(t *testing.T) {
 	require.Equal(t, 3, re)
 
 	out = runScript(t, members)
-	assert.Contains(t, out, "cluster already formed and ok: nothing to do")
+	assert.Contains(t, out, "cluster formed and ok")
+	assert.NotContains(t, out, "adding")
 	assert.Equal(t, before, topology(t, members[0].addr), "a second run changed the cluster")
 
 	// Stop one master that is not members[0] and time its replica's promotion.
@@ -251,4 +312,203 @@ func TestRedisClusterFormsIdempotentlyAndFailsOver(t *testing.T) {
 	sort.Strings(up)
 	assert.Contains(t, up, replica)
 	assert.Len(t, up, 3, "three serving masters after the failover")
+}
+
+// TestRedisZonesFromAddresses: in production the script tells a member's
+// zone by its address falling in the zone's private subnet (pods take
+// addresses from their node's subnet); a member in no listed subnet is
+// in zone "unknown". No member is contacted.
+func TestRedisZonesFromAddresses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cluster-create.sh")
+	require.NoError(t, os.WriteFile(path, []byte(redis.ClusterCreateScript), 0o700))
+	cmd := exec.Command("sh", path, "zones")
+	cmd.Env = append(os.Environ(),
+		"REDIS_NODES=10.10.40.7:6379 10.10.95.254:6379@16379 10.10.96.1:6379 10.20.0.1:6379",
+		"REDIS_ZONES=us-east-1a=10.10.0.0/19 us-east-1b=10.10.32.0/19 us-east-1c=10.10.64.0/19")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Equal(t, "10.10.40.7:6379 us-east-1b\n10.10.95.254:6379 us-east-1c\n10.10.96.1:6379 unknown\n10.20.0.1:6379 unknown\n", string(out))
+}
+
+// clusterNodes is node id → (address, flags, master id) from CLUSTER NODES.
+type clusterNode struct{ addr, flags, master string }
+
+func clusterNodes(t *testing.T, addr string) map[string]clusterNode {
+	out := map[string]clusterNode{}
+	for _, line := range strings.Split(strings.TrimSpace(rcli(t, addr, "cluster", "nodes")), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 {
+			continue
+		}
+		a := f[1]
+		if i := strings.IndexAny(a, "@,"); i >= 0 {
+			a = a[:i]
+		}
+		out[f[0]] = clusterNode{addr: a, flags: strings.ReplaceAll(f[2], "myself,", ""), master: f[3]}
+	}
+	return out
+}
+
+// assertZonesSpread: the masters are in masterZones zones and no replica
+// is in its master's zone.
+func assertZonesSpread(t *testing.T, members []member, nodes map[string]clusterNode, wantMasterZones int) {
+	t.Helper()
+	masterZones := map[string]bool{}
+	replicas := 0
+	for _, n := range nodes {
+		if strings.Contains(n.flags, "fail") {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(n.flags, "master"):
+			masterZones[zoneOf(members, n.addr)] = true
+		case strings.HasPrefix(n.flags, "slave"):
+			replicas++
+			assert.NotEqual(t, zoneOf(members, nodes[n.master].addr), zoneOf(members, n.addr),
+				"replica %s is in the zone of its master %s", n.addr, nodes[n.master].addr)
+		}
+	}
+	assert.Len(t, masterZones, wantMasterZones, "zones with a master")
+	assert.Equal(t, 3, replicas)
+}
+
+// TestRedisClusterSpreadsZonesAndReAddsAnEmptyMember forms the cluster
+// with zones, then loses a master's volume: its replica takes over, the
+// member comes back empty on the same address, and the rejoin adds it as a
+// replica (in another zone than its new master) and forgets its old
+// identity. Then two members of one slot range come back empty: slots are
+// uncovered, and the script says so and leaves the slots alone.
+func TestRedisClusterSpreadsZonesAndReAddsAnEmptyMember(t *testing.T) {
+	t.Parallel() // slow and independent: runs beside the other slow tiers
+	members := startMembers(t, 6)
+	out := runScript(t, members)
+	assert.Contains(t, out, "cluster ok: 3 masters, 3 replicas, 16384 slots")
+	assert.NotContains(t, out, "warning: replica")
+	before := clusterNodes(t, members[0].addr)
+	assertZonesSpread(t, members, before, 3)
+
+	// Lose a master that is not members[0], with its volume.
+	var victim int
+	var victimID string
+	for id, n := range before {
+		if strings.HasPrefix(n.flags, "master") && n.addr != members[0].addr {
+			victimID = id
+			for i, m := range members {
+				if m.addr == n.addr {
+					victim = i
+				}
+			}
+			break
+		}
+	}
+	require.NotEmpty(t, victimID)
+	v := members[victim]
+	v.stop(os.Kill)
+	waitFor(t, 30*time.Second, "the replica takes over", func() bool {
+		nodes := clusterNodes(t, members[0].addr)
+		return strings.Contains(nodes[victimID].flags, "fail") && mastersUp(nodes) == 3 &&
+			infoField(t, members[0].addr, "cluster_state") == "ok"
+	})
+	entries, err := os.ReadDir(v.dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.NoError(t, os.RemoveAll(filepath.Join(v.dir, e.Name())))
+	}
+	_, portStr, _ := strings.Cut(v.addr, ":")
+	port, _ := strconv.Atoi(portStr)
+	members[victim] = launch(t, v.dir, port, v.bus)
+
+	out = runScript(t, members)
+	assert.Contains(t, out, "is not in the cluster: adding it as a replica")
+	assert.Contains(t, out, "forgetting "+victimID)
+	assert.Contains(t, out, "cluster ok: 3 masters, 3 replicas, 16384 slots")
+	after := clusterNodes(t, members[0].addr)
+	assert.Len(t, after, 6, "the lost identity is forgotten")
+	assert.NotContains(t, after, victimID)
+	assert.True(t, strings.HasPrefix(after[myID(t, members[victim].addr)].flags, "slave"), "the empty member rejoined as a replica")
+	// The victim's replica (another zone) took over its slots: two zones
+	// now hold masters until an operator fails back; the empty member
+	// still lands outside its new master's zone.
+	assertZonesSpread(t, members, after, 2)
+
+	// Lose a master and its replica (both volumes): their slots are
+	// uncovered. The script re-adds both as replicas but moves no slot, and
+	// fails, telling the operator how to repair.
+	var pair []int
+	for id, n := range after {
+		if strings.HasPrefix(n.flags, "master") && n.addr != members[0].addr {
+			for rid, r := range after {
+				if r.master == id && r.addr != members[0].addr {
+					pair = []int{indexOf(members, n.addr), indexOf(members, after[rid].addr)}
+				}
+			}
+		}
+		if pair != nil {
+			break
+		}
+	}
+	require.Len(t, pair, 2)
+	for _, i := range pair {
+		m := members[i]
+		m.stop(os.Kill)
+		entries, err := os.ReadDir(m.dir)
+		require.NoError(t, err)
+		for _, e := range entries {
+			require.NoError(t, os.RemoveAll(filepath.Join(m.dir, e.Name())))
+		}
+		_, portStr, _ := strings.Cut(m.addr, ":")
+		port, _ := strconv.Atoi(portStr)
+		members[i] = launch(t, m.dir, port, m.bus)
+	}
+	slotsBefore := slotOwners(t, members[0].addr)
+	out, err = script(t, members, "REDIS_WAIT_SECONDS=15")
+	require.Error(t, err, "the script must fail when slots are uncovered:\n%s", out)
+	assert.Contains(t, out, "slots are uncovered")
+	assert.Contains(t, out, "redis-cli --cluster fix")
+	assert.Equal(t, slotsBefore, slotOwners(t, members[0].addr), "no slot was reassigned")
+}
+
+// slotOwners is node ID → the slot ranges it serves, from CLUSTER NODES.
+func slotOwners(t *testing.T, addr string) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(rcli(t, addr, "cluster", "nodes")), "\n") {
+		if f := strings.Fields(line); len(f) > 8 {
+			out[f[0]] = strings.Join(f[8:], " ")
+		}
+	}
+	return out
+}
+
+func mastersUp(nodes map[string]clusterNode) int {
+	n := 0
+	for _, c := range nodes {
+		if strings.HasPrefix(c.flags, "master") && !strings.Contains(c.flags, "fail") {
+			n++
+		}
+	}
+	return n
+}
+
+func indexOf(members []member, addr string) int {
+	for i, m := range members {
+		if m.addr == addr {
+			return i
+		}
+	}
+	return -1
+}
+
+func myID(t *testing.T, addr string) string {
+	return strings.TrimSpace(rcli(t, addr, "cluster", "myid"))
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -51,10 +51,20 @@ func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
 	assert.Contains(t, srv["command"].([]any)[2], `--cluster-announce-hostname "$POD_NAME.$HEADLESS_SERVICE.$POD_NAMESPACE.svc.cluster.local"`)
 	exporter := containers[1].(map[string]any)
 	assert.Equal(t, versions.RedisExporter, exporter["image"])
-	anti := pod["affinity"].(map[string]any)["podAntiAffinity"].(map[string]any)["requiredDuringSchedulingIgnoredDuringExecution"].([]any)[0].(map[string]any)
-	assert.Equal(t, "kubernetes.io/hostname", anti["topologyKey"])
-	spread := pod["topologySpreadConstraints"].([]any)[0].(map[string]any)
-	assert.Equal(t, "topology.kubernetes.io/zone", spread["topologyKey"])
+	// Spread evenly over zones and nodes (two per node on the three nodes a
+	// region starts with), never a required one-per-node anti-affinity.
+	assert.NotContains(t, pod, "affinity")
+	spread := map[string]map[string]any{}
+	for _, c := range pod["topologySpreadConstraints"].([]any) {
+		m := c.(map[string]any)
+		spread[m["topologyKey"].(string)] = m
+	}
+	for _, key := range []string{"topology.kubernetes.io/zone", "kubernetes.io/hostname"} {
+		require.Contains(t, spread, key)
+		assert.EqualValues(t, 1, spread[key]["maxSkew"], key)
+		assert.Equal(t, "DoNotSchedule", spread[key]["whenUnsatisfiable"], key)
+		assert.Equal(t, "Honor", spread[key]["nodeTaintsPolicy"], key)
+	}
 	claims := map[string]string{}
 	for _, c := range sts.Input("spec.volumeClaimTemplates").([]any) {
 		m := c.(map[string]any)
@@ -83,6 +93,8 @@ func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
 	assert.Len(t, strings.Fields(env["REDIS_NODES"]), 6)
 	assert.Equal(t, "3", env["REDIS_MASTERS"])
 	assert.Equal(t, "1", env["REDIS_REPLICAS"])
+	assert.Equal(t, "us-east-1a=10.10.0.0/19 us-east-1b=10.10.32.0/19 us-east-1c=10.10.64.0/19", env["REDIS_ZONES"],
+		"the zones' private subnets, for the script to place replicas away from their masters")
 	cron := one(t, g, "kubernetes:batch/v1:CronJob", "us-east-redis-cluster-rejoin")
 	assert.Equal(t, redis.RejoinSchedule, cron.Input("spec.schedule"))
 	assert.Equal(t, "Forbid", cron.Input("spec.concurrencyPolicy"))

@@ -125,7 +125,7 @@ func TestPeeringAccepterBeforeTheRequest(t *testing.T) {
 	g := mustRun(t, "us-west", harness.WithPeeringNotRequested())
 	assert.Empty(t, g.ByType("tars:cluster:Peering"))
 	assert.Empty(t, g.ByType("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"))
-	// A lookup with the VPC blocks swapped would find nothing: the real one finds it.
+	// Once us-east has requested it, the lookup by the two VPC blocks finds it.
 	g = mustRun(t, "us-west")
 	assert.Len(t, g.ByType("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"), 1)
 }

@@ -45,6 +45,10 @@ type Cluster struct {
 	Region, AccountID, Partition string
 	// AvailabilityZones the VPC spans, in subnet-plan order.
 	AvailabilityZones []string
+	// PrivateSubnetCIDRs are the private subnets' blocks by AZ name: the VPC
+	// CNI gives pods addresses from their node's subnet, so a pod's address
+	// tells its zone.
+	PrivateSubnetCIDRs map[string]string
 }
 
 // New creates a region cluster. Args are defaulted, then validated before

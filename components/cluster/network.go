@@ -33,6 +33,10 @@ func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network
 	if err != nil {
 		return nil, err
 	}
+	c.PrivateSubnetCIDRs = map[string]string{}
+	for i, az := range c.AvailabilityZones {
+		c.PrivateSubnetCIDRs[az] = plan[i].Private.String()
+	}
 	parent := pulumi.Parent(c)
 	vpc, err := ec2.NewVpc(ctx, name+"-vpc", &ec2.VpcArgs{
 		CidrBlock:          pulumi.String(a.VpcCidr),

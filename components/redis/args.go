@@ -2,6 +2,7 @@ package redis
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -66,6 +67,12 @@ type Args struct {
 	StorageClass string `json:"-"`
 	// Password is the auth secret; nil generates one (random, 32 characters).
 	Password pulumi.StringInput `json:"-"`
+	// ZoneSubnets maps each availability zone to the private subnet its
+	// nodes' pods take addresses from (cluster.Cluster.PrivateSubnetCIDRs):
+	// the formation script tells members' zones by their addresses, to put
+	// masters in distinct zones and each replica in another zone than its
+	// master. Empty: zones are not considered.
+	ZoneSubnets map[string]string `json:"-"`
 	// MonitoringDependsOn is what the ServiceMonitor waits for: the release
 	// that installs prometheus-operator's CRDs (monitoring.Monitoring.Ready).
 	// Required: a ServiceMonitor created before its CRD fails `pulumi up`.
@@ -106,6 +113,11 @@ func (a Args) Validate() error {
 	for _, f := range []struct{ field, v string }{{"namespace", a.Namespace}, {"appNamespace", a.AppNamespace}, {"monitoringNamespace", a.MonitoringNamespace}} {
 		if !check.DNSLabel(f.v, 63) {
 			p.Addf(f.field, "(%q) must be a Kubernetes namespace name", f.v)
+		}
+	}
+	for _, z := range sortedZones(a.ZoneSubnets) {
+		if _, err := check.IPv4Prefix(a.ZoneSubnets[z]); err != nil || !check.DNSLabel(z, 63) {
+			p.Addf("zoneSubnets."+z, "(%q) must map a zone name to its private subnet's CIDR", a.ZoneSubnets[z])
 		}
 	}
 	if a.Masters < 3 {
@@ -153,4 +165,13 @@ func (a Args) headlessService() string { return "redis-headless" }
 // Hostname is the stable DNS name a member announces.
 func (a Args) Hostname(i int) string {
 	return fmt.Sprintf("redis-%d.%s.%s.svc.cluster.local", i, a.headlessService(), a.Namespace)
+}
+
+func sortedZones(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for z := range m {
+		out = append(out, z)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -2,6 +2,8 @@ package redis
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
@@ -91,17 +93,26 @@ func (c *Cluster) newStatefulSet(ctx *pulumi.Context, name string, a Args, opts 
 				Metadata: &metav1.ObjectMetaArgs{Labels: labels},
 				Spec: &corev1.PodSpecArgs{
 					SecurityContext: &corev1.PodSecurityContextArgs{RunAsNonRoot: pulumi.Bool(true), RunAsUser: pulumi.Int(redisUID), FsGroup: pulumi.Int(redisUID)},
-					// A member owns its slots or replicates them: a second
-					// member on the same node would fail with it.
-					Affinity: &corev1.AffinityArgs{PodAntiAffinity: &corev1.PodAntiAffinityArgs{
-						RequiredDuringSchedulingIgnoredDuringExecution: corev1.PodAffinityTermArray{corev1.PodAffinityTermArgs{
-							LabelSelector: selector, TopologyKey: pulumi.String("kubernetes.io/hostname"),
-						}},
-					}},
-					TopologySpreadConstraints: corev1.TopologySpreadConstraintArray{corev1.TopologySpreadConstraintArgs{
-						MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String("topology.kubernetes.io/zone"),
-						WhenUnsatisfiable: pulumi.String("DoNotSchedule"), LabelSelector: selector,
-					}},
+					// Members spread evenly over the zones and over the
+					// nodes: on the three nodes a region starts with, two
+					// per node and two per zone (a required one-per-node
+					// anti-affinity would leave three Pending until the
+					// autoscaler adds nodes). The formation script pairs
+					// each replica with a master in another zone, so losing
+					// a node or a zone loses no slot. Nodes whose taints
+					// the members do not tolerate (a GPU pool) do not count.
+					TopologySpreadConstraints: corev1.TopologySpreadConstraintArray{
+						corev1.TopologySpreadConstraintArgs{
+							MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String("topology.kubernetes.io/zone"),
+							WhenUnsatisfiable: pulumi.String("DoNotSchedule"), LabelSelector: selector,
+							NodeTaintsPolicy: pulumi.String("Honor"),
+						},
+						corev1.TopologySpreadConstraintArgs{
+							MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String("kubernetes.io/hostname"),
+							WhenUnsatisfiable: pulumi.String("DoNotSchedule"), LabelSelector: selector,
+							NodeTaintsPolicy: pulumi.String("Honor"),
+						},
+					},
 					TerminationGracePeriodSeconds: pulumi.Int(30),
 					Containers: corev1.ContainerArray{
 						corev1.ContainerArgs{
@@ -188,8 +199,9 @@ func (c *Cluster) newGuards(ctx *pulumi.Context, name string, a Args, opts ...pu
 }
 
 // RejoinSchedule is when the formation script runs again: it does nothing
-// on a healthy cluster and re-introduces members that all restarted with
-// new addresses, so the cluster heals without an operator.
+// on a healthy cluster, re-introduces members that all restarted with new
+// addresses and adds a member that came back with an empty volume as a
+// replica, so the cluster heals without an operator. It never moves slots.
 const RejoinSchedule = "*/5 * * * *"
 
 // formationPod is the pod that runs the embedded cluster-create script.
@@ -207,7 +219,8 @@ func formationPod(a Args) *corev1.PodTemplateSpecArgs {
 				Env: corev1.EnvVarArray{passwordEnv(),
 					corev1.EnvVarArgs{Name: pulumi.String("REDIS_NODES"), Value: pulumi.String(a.memberHosts())},
 					corev1.EnvVarArgs{Name: pulumi.String("REDIS_MASTERS"), Value: pulumi.String(fmt.Sprint(a.Masters))},
-					corev1.EnvVarArgs{Name: pulumi.String("REDIS_REPLICAS"), Value: pulumi.String(fmt.Sprint(a.ReplicasPerMaster))}},
+					corev1.EnvVarArgs{Name: pulumi.String("REDIS_REPLICAS"), Value: pulumi.String(fmt.Sprint(a.ReplicasPerMaster))},
+					corev1.EnvVarArgs{Name: pulumi.String("REDIS_ZONES"), Value: pulumi.String(a.zones())}},
 				Resources:       resources("50m", "200m", "64Mi"),
 				SecurityContext: nonRoot(),
 				VolumeMounts:    corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("scripts"), MountPath: pulumi.String("/scripts"), ReadOnly: pulumi.Bool(true)}},
@@ -264,4 +277,14 @@ func (c *Cluster) newServiceMonitor(ctx *pulumi.Context, name string, a Args, op
 		}},
 	}, opts...)
 	return err
+}
+
+// zones renders ZoneSubnets as the script's REDIS_ZONES ("zone=cidr …", sorted).
+func (a Args) zones() string {
+	out := make([]string, 0, len(a.ZoneSubnets))
+	for z, cidr := range a.ZoneSubnets {
+		out = append(out, z+"="+cidr)
+	}
+	slices.Sort(out)
+	return strings.Join(out, " ")
 }

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tars-platform/infra/components/versions"
@@ -220,8 +221,19 @@ func (s *Server) Stop() {
 	}
 }
 
-// FreePorts asks the kernel for n free loopback ports.
+// handedOut are the ports FreePorts has returned in this process: the
+// kernel may offer a closed port again, and parallel tests would then start
+// servers on the same port.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// FreePorts asks the kernel for n free loopback ports, none of which it
+// returned before in this process.
 func FreePorts(n int) ([]int, error) {
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	var ports []int
 	var ls []net.Listener
 	defer func() {
@@ -229,13 +241,18 @@ func FreePorts(n int) ([]int, error) {
 			_ = l.Close()
 		}
 	}()
-	for range n {
+	for len(ports) < n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ls = append(ls, l) // held open until all n are chosen: no duplicates within one call
+		p := l.Addr().(*net.TCPAddr).Port
+		if handedOut.ports[p] {
+			continue
+		}
+		handedOut.ports[p] = true
+		ports = append(ports, p)
 	}
 	return ports, nil
 }
