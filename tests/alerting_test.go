@@ -21,6 +21,35 @@ import (
 
 var testNotify = alerting.Notify{SlackChannel: "#tars-alerts", SMTPSmarthost: "smtp.tars.ai:587", SMTPFrom: "am@tars.ai", SMTPUsername: "am", EmailTo: "oncall@tars.ai"}
 
+// TestAlertmanagerConfigRefusesBadCredentials: a Slack URL that is not an
+// https URL (Alertmanager and the operator would refuse the whole config, so
+// no Alertmanager would run) or an empty routing key is an error naming the
+// config key and not showing the secret.
+func TestAlertmanagerConfigRefusesBadCredentials(t *testing.T) {
+	good := alerting.Credentials{
+		PagerDutyCriticalKey: "pd-critical-key", PagerDutyHighKey: "pd-high-key",
+		SlackWebhookURL: "https://hooks.slack.com/services/T0/B0/x", SMTPPassword: "hunter2",
+	}
+	for _, tc := range []struct {
+		name, wantKey string
+		edit          func(*alerting.Credentials)
+	}{
+		{"slack URL without scheme", "tars:slackWebhookUrl", func(c *alerting.Credentials) { c.SlackWebhookURL = "hooks.slack.com/services/T0/B0/secret-part" }},
+		{"slack URL over http", "tars:slackWebhookUrl", func(c *alerting.Credentials) { c.SlackWebhookURL = "http://hooks.slack.com/services/T0/B0/secret-part" }},
+		{"empty critical key", "tars:pagerdutyCriticalRoutingKey", func(c *alerting.Credentials) { c.PagerDutyCriticalKey = " " }},
+		{"empty high key", "tars:pagerdutyHighRoutingKey", func(c *alerting.Credentials) { c.PagerDutyHighKey = "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := good
+			tc.edit(&c)
+			_, err := alerting.AlertmanagerConfig(testNotify, c)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wantKey)
+			assert.NotContains(t, err.Error(), "secret-part")
+		})
+	}
+}
+
 // TestAlertmanagerConfigRoutesEachSeverity loads the rendered config with
 // Alertmanager's own loader and walks its routing tree for each severity.
 func TestAlertmanagerConfigRoutesEachSeverity(t *testing.T) {

@@ -2,6 +2,8 @@ package alerting
 
 import (
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/tars-platform/infra/slo"
@@ -120,6 +122,19 @@ func severityIs(s ...slo.Severity) string {
 // PagerDuty's critical service and P1 its high one, both continuing to the
 // on-call e-mail and to Slack; P2 and P3 go to Slack; P4 is logged only.
 func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
+	// Alertmanager (and the operator before it) refuses a config whose
+	// Slack URL is not a URL: no Alertmanager would run at all. The value is
+	// a secret, so the message does not show it.
+	if u, err := url.Parse(c.SlackWebhookURL); err != nil || u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("tars:slackWebhookUrl: must be an https:// URL (the Slack incoming-webhook URL; the value is a secret and not shown)")
+	}
+	for _, k := range []struct{ key, value string }{
+		{"tars:pagerdutyCriticalRoutingKey", c.PagerDutyCriticalKey}, {"tars:pagerdutyHighRoutingKey", c.PagerDutyHighKey},
+	} {
+		if strings.TrimSpace(k.value) == "" {
+			return "", fmt.Errorf("%s: must not be empty", k.key)
+		}
+	}
 	text := `{{ range .Alerts }}*{{ .Annotations.summary }}*` + "\n" +
 		`{{ .Annotations.description }}` + "\n" + `Runbook: {{ .Annotations.runbook_url }} | Dashboard: {{ .Annotations.dashboard }}` + "\n" + `{{ end }}`
 	cfg := amConfig{

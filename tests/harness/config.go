@@ -16,8 +16,15 @@ import (
 
 // SecretPlaceholder is what a `secure:` config value becomes offline, where
 // it cannot be decrypted. The key stays marked secret, so the program sees a
-// Pulumi secret exactly as under `pulumi up`.
-func SecretPlaceholder(key string) string { return "offline-secret-placeholder:" + key }
+// Pulumi secret exactly as under `pulumi up`. A key whose name ends in "Url"
+// gets an https URL on the reserved .invalid domain, as the program checks
+// the form of URLs.
+func SecretPlaceholder(key string) string {
+	if strings.HasSuffix(key, "Url") {
+		return "https://offline-secret-placeholder.invalid/" + key
+	}
+	return "offline-secret-placeholder:" + key
+}
 
 // StackConfig is a stack's effective config as the Pulumi CLI would hand it
 // to the program: Pulumi.yaml defaults overlaid by Pulumi.<stack>.yaml.

@@ -13,9 +13,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -31,14 +33,35 @@ import (
 // SkipEnv, set to 1, skips the conformance tier (documented in the README).
 const SkipEnv = "TARS_SKIP_CONFORMANCE"
 
-// server binaries and the tool module that builds each.
-var binaries = []struct{ name, version, module string }{
-	{"etcd", versions.Etcd, "tools/kubeserver/etcd"},
-	{"kube-apiserver", versions.KubeAPIServer, "tools/kubeserver/apiserver"},
+// binary is one server the tiers run and how it is built: the package pkg
+// of the tool module under the repository (module), or of an upstream
+// module at version (upstream).
+type binary struct {
+	name, version   string
+	module, pkg     string
+	upstream        string
+	upstreamReplace []string // submodules the upstream go.mod replaces with its own directories
 }
 
-// EnsureBinaries returns the paths of etcd and kube-apiserver, building any
-// that the cache lacks with `go build` in its tool module under repoRoot.
+// binaries are the servers, each built once per version into the cache.
+var binaries = []binary{
+	{name: "etcd", version: versions.Etcd, module: "tools/kubeserver/etcd", pkg: "."},
+	{name: "kube-apiserver", version: versions.KubeAPIServer, module: "tools/kubeserver/apiserver", pkg: "."},
+	{name: "kube-scheduler", version: versions.KubeAPIServer, module: "tools/kubeserver/apiserver", pkg: "./scheduler"},
+	{name: "kube-controller-manager", version: versions.KubeAPIServer, module: "tools/kubeserver/apiserver", pkg: "./controllermanager"},
+	{
+		name: "prometheus-operator", version: versions.PrometheusOperator, pkg: "./cmd/operator",
+		upstream: "github.com/prometheus-operator/prometheus-operator",
+		// Its go.mod points these at its own directories, which the module
+		// zip leaves out; the same versions are published as modules.
+		upstreamReplace: []string{"pkg/apis/monitoring", "pkg/client"},
+	},
+}
+
+// EnsureBinaries returns the paths of the servers (etcd, kube-apiserver,
+// kube-scheduler, kube-controller-manager, prometheus-operator), building
+// any that the cache lacks with `go build` (tool modules under repoRoot,
+// upstream modules from the module proxy).
 func EnsureBinaries(repoRoot string) (map[string]string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -48,7 +71,7 @@ func EnsureBinaries(repoRoot string) (map[string]string, error) {
 	for _, b := range binaries {
 		path := filepath.Join(cache, "tars-kubeserver", b.name+"-"+b.version, b.name)
 		if _, err := os.Stat(path); err != nil {
-			if err := build(filepath.Join(repoRoot, b.module), path); err != nil {
+			if err := b.build(repoRoot, path); err != nil {
 				return nil, fmt.Errorf("build %s %s: %w", b.name, b.version, err)
 			}
 		}
@@ -57,18 +80,75 @@ func EnsureBinaries(repoRoot string) (map[string]string, error) {
 	return out, nil
 }
 
-func build(moduleDir, out string) error {
+func (b binary) build(repoRoot, out string) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
+	dir := filepath.Join(repoRoot, b.module)
+	env := append(os.Environ(), "CGO_ENABLED=0")
+	if b.upstream != "" {
+		src, err := upstreamSource(b, filepath.Dir(out))
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(src) //nolint:errcheck // a scratch copy
+		dir = src
+		env = append(env, "GOFLAGS=-mod=mod -buildvcs=false")
+	}
 	tmp := out + ".tmp"
-	cmd := exec.Command("go", "build", "-trimpath", "-o", tmp, ".")
-	cmd.Dir = moduleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, b.pkg)
+	cmd.Dir = dir
+	cmd.Env = env
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%w\n%s", err, msg)
 	}
 	return os.Rename(tmp, out) // atomic: a killed build never leaves a half binary
+}
+
+// upstreamSource copies the upstream module at its version from the module
+// cache (downloading it) into a scratch directory under parent, with its
+// replaced submodules required at the same version instead.
+func upstreamSource(b binary, parent string) (string, error) {
+	mod := b.upstream + "@" + b.version
+	dl := exec.Command("go", "mod", "download", "-json", mod)
+	raw, err := dl.Output()
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s: %w", mod, err)
+	}
+	var info struct{ Dir string }
+	if err := json.Unmarshal(raw, &info); err != nil || info.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: no directory in %s", mod, raw)
+	}
+	src, err := os.MkdirTemp(parent, "src-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.CopyFS(src, os.DirFS(info.Dir)); err != nil {
+		return "", fmt.Errorf("copy %s: %w", mod, err)
+	}
+	// The module cache is read-only and CopyFS keeps the modes.
+	if err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		mode := fs.FileMode(0o644)
+		if d.IsDir() {
+			mode = 0o755
+		}
+		return os.Chmod(p, mode)
+	}); err != nil {
+		return "", err
+	}
+	args := []string{"mod", "edit"}
+	for _, sub := range b.upstreamReplace {
+		args = append(args, "-dropreplace="+b.upstream+"/"+sub, "-require="+b.upstream+"/"+sub+"@"+b.version)
+	}
+	edit := exec.Command("go", args...)
+	edit.Dir = src
+	if msg, err := edit.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go mod edit: %w\n%s", err, msg)
+	}
+	return src, nil
 }
 
 // Server is a running etcd + kube-apiserver pair.
@@ -166,7 +246,13 @@ func (s *Server) start(bins map[string]string, timeout time.Duration) error {
 }
 
 func (s *Server) run(bin string, args ...string) error {
+	return s.runEnv(nil, bin, args...)
+}
+
+// runEnv starts bin with env added to this process's environment.
+func (s *Server) runEnv(env []string, bin string, args ...string) error {
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	log := &bytes.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
