@@ -64,6 +64,12 @@ type loadBalancerControllerValues struct {
 	// certificate. Without it the chart generates a new CA on every render,
 	// so every `pulumi up` would show the release as changed.
 	EnableCertManager bool `json:"enableCertManager"`
+	// EnableServiceMutatorWebhook is off: the chart registers it for every
+	// Service in the cluster with failurePolicy Fail, so while the
+	// controller is not running (first install, a region rebuild, a crash)
+	// no Service of any release could be created. A LoadBalancer Service
+	// names the controller itself: loadBalancerClass service.k8s.aws/nlb.
+	EnableServiceMutatorWebhook bool `json:"enableServiceMutatorWebhook"`
 	// DefaultTags go on every load balancer, target group and security
 	// group the controller creates, so they are attributed like the rest.
 	DefaultTags map[string]string `json:"defaultTags"`
