@@ -599,6 +599,7 @@ func TestSchedulingMinimumCluster(t *testing.T) {
 	t.Parallel() // slow and independent: runs beside the other slow tiers
 	for _, stack := range Stacks {
 		t.Run(stack, func(t *testing.T) {
+			t.Parallel() // each stack has its own control plane
 			g := mustRun(t, stack)
 			groups := nodeGroups(t, g)
 			nodes := nodesFor(groups, regionOf(t, g), func(ng nodeGroup) int { return ng.min })
@@ -701,6 +702,7 @@ func TestSchedulingZoneLoss(t *testing.T) {
 	t.Parallel() // slow and independent: runs beside the other slow tiers
 	for _, stack := range Stacks {
 		t.Run(stack, func(t *testing.T) {
+			t.Parallel() // each stack has its own control plane
 			g := mustRun(t, stack)
 			groups := nodeGroups(t, g)
 			nodes := nodesFor(groups, regionOf(t, g), func(ng nodeGroup) int { return ng.max })
