@@ -225,9 +225,9 @@ type schedCluster struct {
 	// those applied, and the StatefulSets the operator makes of each
 	// Prometheus and Alertmanager.
 	expected []string
-	nodes []node
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
+	nodes    []node
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // startSchedCluster starts a control plane, creates nodes, applies every
@@ -274,7 +274,9 @@ func startSchedCluster(t *testing.T, stack string, nodes []node) *schedCluster {
 	objs = append(objs, eksAddonWorkloads()...)
 	for _, o := range objs {
 		meta := asMap(o["metadata"])
-		id := func(kind, prefix string) string { return fmt.Sprintf("%s %v/%s%v", kind, meta["namespace"], prefix, meta["name"]) }
+		id := func(kind, prefix string) string {
+			return fmt.Sprintf("%s %v/%s%v", kind, meta["namespace"], prefix, meta["name"])
+		}
 		switch o["kind"] {
 		case "Deployment", "StatefulSet", "DaemonSet":
 			c.expected = append(c.expected, id(fmt.Sprint(o["kind"]), ""))
