@@ -30,7 +30,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo systemctl stop redis-server 2>/dev/null || true
 fi
 
-# etcd and kube-apiserver for the conformance and chart tiers: built from
+# etcd, kube-apiserver, kube-scheduler, kube-controller-manager and
+# prometheus-operator for the conformance, chart and scheduling tiers: built from
 # source once per version into ~/.cache/tars-kubeserver (minutes cold, 0 s warm).
 step "conformance servers"
 go run ./tests/kubeapi/ensure . >&2

@@ -86,11 +86,12 @@ func phase7Groups() []Group {
 		}},
 		{Name: "tars_redis_alerts", Source: "003 tars_redis_alerts (3 rules)", Alerts: []Alert{
 			{
-				Name: "RedisDown", Query: `redis_up`, Op: Equal, Threshold: 0, For: time.Minute,
+				Name: "RedisDown", Query: `(count(redis_up == 1) or vector(0))`, Op: Below, Threshold: RedisMembers, For: time.Minute,
 				Severity: P0, Team: "sre", Runbook: "redis-down", Dashboard: "tars-rag",
-				Summary: "Redis {{ $labels.instance }} is down", Description: "A Redis Cluster member has been down for 1 minute",
+				Summary: "{{ $value }} of the Redis Cluster members answer", Description: "Fewer Redis Cluster members answer than the cluster has, for 1 minute",
 				Source: "003 RedisDown (up == 0, 1m, critical)",
-				Firing: Gauge(`redis_up{instance="redis-0"}`, 0), Healthy: Gauge(`redis_up{instance="redis-0"}`, 1),
+				Fix:    "redis_up comes from each member's exporter sidecar: when the pod is gone its series disappears and redis_up == 0 never fires; count the members that answer instead",
+				Firing: redisMembersUp(RedisMembers - 1), Healthy: redisMembersUp(RedisMembers),
 			},
 			{
 				Name: "RedisMemoryHigh", Query: `redis_memory_used_bytes / (redis_memory_max_bytes > 0) * 100`, Op: Above, Threshold: 90, For: 5 * time.Minute,
@@ -124,11 +125,11 @@ func phase7Groups() []Group {
 				Firing: Ramp(`cnpg_pg_stat_archiver_failed_count{cluster="tars-pg"}`, 0, 1), Healthy: Gauge(`cnpg_pg_stat_archiver_failed_count{cluster="tars-pg"}`, 3),
 			},
 			{
-				Name: "PostgreSQLDeadlocks", Query: `sum(increase(pg_stat_database_deadlocks[10m]))`, Op: Above, Threshold: 5, For: 5 * time.Minute,
+				Name: "PostgreSQLDeadlocks", Query: `sum(increase(cnpg_pg_stat_database_deadlocks[10m]))`, Op: Above, Threshold: 5, For: 5 * time.Minute,
 				Severity: P3, Team: "sre", Runbook: "slow-database-queries", Dashboard: "tars-database",
 				Summary: "{{ $value | humanize }} deadlocks in 10 minutes", Description: "More than 5 deadlocks in 10 minutes",
-				Source: "003 tars_database_alerts",
-				Firing: Counter(`pg_stat_database_deadlocks{datname="tars"}`, 0.05), Healthy: Counter(`pg_stat_database_deadlocks{datname="tars"}`, 0.001),
+				Source: "003 tars_database_alerts", Fix: "CloudNativePG's default query exports cnpg_pg_stat_database_deadlocks",
+				Firing: Counter(`cnpg_pg_stat_database_deadlocks{datname="tars"}`, 0.05), Healthy: Counter(`cnpg_pg_stat_database_deadlocks{datname="tars"}`, 0.001),
 			},
 		}},
 		{Name: "tars_vectorstore_alerts", Source: "003 tars_vectorstore_alerts (2 rules)", Alerts: []Alert{
@@ -245,11 +246,12 @@ func platformGroups() []Group {
 	return []Group{
 		{Name: "tars_autoscaler_alerts", Source: "003 Cluster Autoscaler alerts", Alerts: []Alert{
 			{
-				Name: "ClusterAutoscalerDown", Query: `(sum(up{job="cluster-autoscaler"}) or vector(0))`, Op: Equal, Threshold: 0, For: 5 * time.Minute,
+				Name: "ClusterAutoscalerDown", Query: `(sum(up{job="` + ClusterAutoscalerJob + `"}) or vector(0))`, Op: Equal, Threshold: 0, For: 5 * time.Minute,
 				Severity: P2, Team: "sre", Runbook: "cluster-autoscaler", Dashboard: "tars-infra",
 				Summary: "Cluster Autoscaler is down", Description: "The Cluster Autoscaler has been down (or unscraped) for more than 5 minutes: no node scaling",
 				Source: "003 \"Autoscaler down for >5 minutes\"",
-				Firing: Gauge(`up{job="cluster-autoscaler",instance="ca-0"}`, 0), Healthy: Gauge(`up{job="cluster-autoscaler",instance="ca-0"}`, 1),
+				Fix:    "the job is the chart's Service name (ClusterAutoscalerJob), not cluster-autoscaler",
+				Firing: Gauge(`up{job="`+ClusterAutoscalerJob+`",instance="ca-0"}`, 0), Healthy: Gauge(`up{job="`+ClusterAutoscalerJob+`",instance="ca-0"}`, 1),
 			},
 			{
 				Name: "ClusterAutoscalerErrors", Query: `sum(rate(cluster_autoscaler_errors_total[5m]))`, Op: Above, Threshold: 0.1, For: 5 * time.Minute,

@@ -114,3 +114,26 @@ func sumRamps(a, b string) string {
 	fmt.Sscanf(strings.ReplaceAll(b[sb+1:], "+", " "), "%g %gx%d", &s2, &d2, &n)
 	return fmt.Sprintf("%s %s+%sx%d", a[:sa], num(s1+s2), num(d1+d2), fixtureSamples)
 }
+
+// coverageFixture is the services' requests at perSecond and the server
+// spans the spanmetrics connector counts for a share coverage of them.
+func coverageFixture(coverage, perSecond float64) Fixture {
+	return Join(
+		Counter(`traces_span_metrics_calls_total{service_name="tars-orchestration-agent",span_name="POST /missions",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET"}`, coverage*perSecond),
+		Counter(`http_requests_total{job="tars",status="200"}`, perSecond),
+	)
+}
+
+// RedisMembers is the Redis Cluster's size (components/redis: 3 masters ×
+// (1 + 1 replica); TestRedisStatefulSet pins both).
+const RedisMembers = 6
+
+// redisMembersUp is the exporters of n members answering (the others'
+// pods, and with them their series, gone).
+func redisMembersUp(n int) Fixture {
+	var f Fixture
+	for i := range n {
+		f = append(f, Gauge(fmt.Sprintf(`redis_up{pod="redis-%d"}`, i), 1)...)
+	}
+	return f
+}

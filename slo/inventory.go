@@ -39,3 +39,28 @@ type Exporter struct {
 	Source  string
 	Metrics []Metric
 }
+
+// Inventory is every exporter the platform runs, at its pinned version,
+// and the T.A.R.S. services' metric contract.
+func Inventory() []Exporter {
+	return []Exporter{
+		KubeStateMetrics, NodeExporter, Kubelet, CloudNativePG, RedisExporter, ClusterAutoscaler,
+		Grafana, OTelSpanMetrics, Loki, Jaeger, Kubecost, DCGMExporter, AppContract,
+	}
+}
+
+// ScrapeJobs are the job label values of the platform's scrape targets:
+// a ServiceMonitor's job is its Service's name (or the value of the label
+// its jobLabel names), a PodMonitor's is "<namespace>/<name>".
+var ScrapeJobs = []string{
+	"kubelet", "kube-state-metrics", "node-exporter", // kube-prometheus-stack 88.5.3 ServiceMonitors (jobLabel)
+	"redis", // components/redis ServiceMonitor: the client Service
+	ClusterAutoscalerJob,
+	ServiceJob, "ollama", "chromadb", // the T.A.R.S. services (AppContract)
+}
+
+// ClusterAutoscalerJob is the job of the cluster-autoscaler chart's
+// ServiceMonitor (9.59.0): its Service is named <release>-aws-cluster-autoscaler
+// (cloudProvider aws, no fullnameOverride) and the chart sets no jobLabel;
+// the release is named after the chart, as the chart block names releases.
+const ClusterAutoscalerJob = "cluster-autoscaler-aws-cluster-autoscaler"

@@ -3,11 +3,15 @@ package slo
 import "fmt"
 
 // eventsOver builds a latency SLI: requests slower than le seconds out of all.
-func eventsOver(histogram, le string) *RatioSLI {
+func eventsOver(histogram, sel string, bound float64) *RatioSLI {
+	and := ""
+	if sel != "" {
+		and = sel + ","
+	}
 	return &RatioSLI{
-		Errors: fmt.Sprintf(`sum(rate(%[1]s_count[{{.window}}])) - sum(rate(%[1]s_bucket{le="%[2]s"}[{{.window}}]))`, histogram, le),
-		Total:  fmt.Sprintf(`sum(rate(%s_count[{{.window}}]))`, histogram),
-		Metric: histogram + "_count",
+		Errors: fmt.Sprintf(`sum(rate(%[1]s_count%[2]s[{{.window}}])) - sum(rate(%[1]s_bucket{%[3]sle="%[4]s"}[{{.window}}]))`, histogram, braces(sel), and, le(bound)),
+		Total:  fmt.Sprintf(`sum(rate(%s_count%s[{{.window}}]))`, histogram, braces(sel)),
+		Metric: histogram + "_count" + braces(sel),
 	}
 }
 
@@ -31,7 +35,7 @@ var SLOs = []SLO{
 	{
 		Name: "api-latency-p95", Title: "API latency p95", Target: 100, Unit: "ms", Good: Below, Objective: 95,
 		Description: "95th percentile API response time across endpoints",
-		Ratio:       eventsOver(httpLatency, "0.1"),
+		Ratio:       eventsOver(httpLatency, "", 0.1),
 		Breaches:    []Breach{{150, P2, "HighAPILatency"}, {200, P1, "CriticalAPILatency"}},
 		Dashboard:   "tars-overview", Team: "sre",
 		Burn: func(r float64) Fixture { return SlowShare(httpLatency, `job="tars"`, 0.04, 0.4, r, 20) },
@@ -39,7 +43,7 @@ var SLOs = []SLO{
 	{
 		Name: "api-latency-p99", Title: "API latency p99", Target: 250, Unit: "ms", Good: Below, Objective: 99,
 		Description: "99th percentile API response time across endpoints",
-		Ratio:       eventsOver(httpLatency, "0.25"),
+		Ratio:       eventsOver(httpLatency, "", 0.25),
 		Breaches:    []Breach{{500, P1, "CriticalAPILatencyP99"}},
 		Dashboard:   "tars-overview", Team: "sre",
 		Burn: func(r float64) Fixture { return SlowShare(httpLatency, `job="tars"`, 0.04, 0.9, r, 20) },
@@ -57,7 +61,7 @@ var SLOs = []SLO{
 	{
 		Name: "database-latency-p95", Title: "Database query p95", Target: 100, Unit: "ms", Good: Below, Objective: 95,
 		Description: "95th percentile PostgreSQL query latency",
-		Ratio:       eventsOver(pgQueryLatency, "0.1"),
+		Ratio:       eventsOver(pgQueryLatency, "", 0.1),
 		Breaches:    []Breach{{150, P2, "SlowDatabaseQueries"}},
 		Dashboard:   "tars-database", Team: "sre",
 		Burn: func(r float64) Fixture { return SlowShare(pgQueryLatency, "", 0.02, 0.4, r, 20) },
@@ -87,20 +91,18 @@ var SLOs = []SLO{
 	{
 		Name: "grafana-load", Title: "Grafana dashboard load p95", Target: 5, Unit: "s", Good: Below, Objective: 95,
 		Description: "95th percentile Grafana dashboard load time (TARS-1002)",
-		Ratio:       eventsOver(grafanaLoad, "5"),
+		Ratio:       eventsOver(grafanaLoad, grafanaLoadSel, 5),
 		Breaches:    []Breach{{8, P3, "SlowGrafanaDashboard"}, {15, P2, "VerySlowGrafanaDashboard"}},
 		Dashboard:   "tars-overview", Team: "sre",
-		Burn: func(r float64) Fixture { return SlowShare(grafanaLoad, "", 1, 9, r, 5) },
+		Burn: func(r float64) Fixture { return SlowShare(grafanaLoad, grafanaLoadSel, 1, 9, r, 5) },
 	},
 	{
 		Name: "trace-coverage", Title: "Trace coverage", Target: 95, Unit: "%", Good: Above, Objective: 95,
 		Description: "Share of requests with complete distributed traces (TARS-1003)",
-		Ratio:       &RatioSLI{Errors: `1 - min(avg_over_time(jaeger_trace_coverage_ratio[{{.window}}]))`, Metric: "jaeger_trace_coverage_ratio"},
+		Ratio:       &RatioSLI{Errors: "1 - " + traceCoverage("{{.window}}"), Metric: serverSpans},
 		Breaches:    []Breach{{90, P3, "LowTraceCoverage"}, {80, P2, "CriticalTraceCoverage"}},
 		Dashboard:   "tars-tracing", Team: "sre",
-		Burn: func(r float64) Fixture {
-			return Gauge(`jaeger_trace_coverage_ratio{service="tars-orchestration-agent"}`, 1-r)
-		},
+		Burn: func(r float64) Fixture { return coverageFixture(1-r, 20) },
 	},
 	{
 		Name: "ppo-memory", Title: "PPO agent memory", Target: 2, Unit: "GB", Good: Below,

@@ -37,7 +37,7 @@ type evaluation struct {
 // are appended, so recording rules feed the alerts that read them.
 func runRules(t *testing.T, groups []rulefmt.RuleGroup, fixture slo.Fixture) evaluation {
 	t.Helper()
-	ll, err := promqltest.NewLazyLoader(fixture.Load(), promqltest.LazyLoaderOpts{EnableAtModifier: true, EnableNegativeOffset: true})
+	ll, err := promqltest.NewLazyLoader(scraped(t, fixture).Load(), promqltest.LazyLoaderOpts{EnableAtModifier: true, EnableNegativeOffset: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ll.Close() })
 	b, err := yaml.Marshal(map[string]any{"groups": groups})

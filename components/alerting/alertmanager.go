@@ -74,6 +74,15 @@ type amReceiver struct {
 	EmailConfigs     []amEmail     `yaml:"email_configs,omitempty"`
 }
 
+// PagerDutySummary is the summary of every PagerDuty event: never empty,
+// whatever the grouped alerts say (the Events API refuses an event without
+// one, and the common summary is empty as soon as two grouped alerts
+// differ). Groups are by alertname and severity; region is the external
+// label every Prometheus adds.
+const PagerDutySummary = `[{{ .CommonLabels.severity }}] {{ .GroupLabels.alertname }}: ` +
+	`{{ .Alerts.Firing | len }} firing in {{ or .CommonLabels.region "an unknown region" }}` +
+	`{{ with .CommonAnnotations.summary }} - {{ . }}{{ end }}`
+
 type amPagerDuty struct {
 	RoutingKey   string `yaml:"routing_key"`
 	Severity     string `yaml:"severity"`
@@ -157,8 +166,8 @@ func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
 			},
 		},
 		Receivers: []amReceiver{
-			{Name: ReceiverPagerDutyCritical, PagerDutyConfigs: []amPagerDuty{{RoutingKey: c.PagerDutyCriticalKey, Severity: "critical", Description: `{{ .CommonAnnotations.summary }}`, SendResolved: true}}},
-			{Name: ReceiverPagerDutyHigh, PagerDutyConfigs: []amPagerDuty{{RoutingKey: c.PagerDutyHighKey, Severity: "error", Description: `{{ .CommonAnnotations.summary }}`, SendResolved: true}}},
+			{Name: ReceiverPagerDutyCritical, PagerDutyConfigs: []amPagerDuty{{RoutingKey: c.PagerDutyCriticalKey, Severity: "critical", Description: PagerDutySummary, SendResolved: true}}},
+			{Name: ReceiverPagerDutyHigh, PagerDutyConfigs: []amPagerDuty{{RoutingKey: c.PagerDutyHighKey, Severity: "error", Description: PagerDutySummary, SendResolved: true}}},
 			{Name: ReceiverEmail, EmailConfigs: []amEmail{{To: n.EmailTo, SendResolved: true}}},
 			{Name: ReceiverSlack, SlackConfigs: []amSlack{{Channel: n.SlackChannel, Title: `[{{ .CommonLabels.severity }}] {{ .CommonLabels.alertname }}`, Text: text, SendResolved: true}}},
 			{Name: ReceiverNull},

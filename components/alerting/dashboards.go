@@ -81,10 +81,14 @@ var Dashboards = []Dashboard{
 			q(`histogram_quantile(0.99, sum by (le) (rate(pg_query_duration_seconds_bucket[5m])))`, "p99"),
 		}},
 		{"Active Connections", "short", []Query{q(`sum(pg_connections_active)`, "active"), q(`sum(pg_connections_max)`, "max")}},
-		{"Transaction Rate", "ops", []Query{q(`sum(rate(pg_stat_database_xact_commit[5m])) + sum(rate(pg_stat_database_xact_rollback[5m]))`, "tx/s")}},
-		{"Cache Hit Ratio", "percentunit", []Query{q(`sum(rate(pg_stat_database_blks_hit[5m])) / (sum(rate(pg_stat_database_blks_hit[5m])) + sum(rate(pg_stat_database_blks_read[5m])) > 0)`, "hit ratio")}},
-		{"Index Usage Statistics (TARS-1004)", "percentunit", []Query{q(`sum by (relname) (rate(pg_stat_user_tables_idx_scan[5m])) / (sum by (relname) (rate(pg_stat_user_tables_idx_scan[5m]) + rate(pg_stat_user_tables_seq_scan[5m])) > 0)`, "{{relname}}")}},
-		{"Slow Query Log", "short", []Query{q(`sum by (queryid) (rate(pg_stat_statements_calls_total{slow="true"}[5m]))`, "{{queryid}}")}},
+		{"Transaction Rate", "ops", []Query{q(`sum(rate(cnpg_pg_stat_database_xact_commit[5m])) + sum(rate(cnpg_pg_stat_database_xact_rollback[5m]))`, "tx/s")}},
+		{"Cache Hit Ratio", "percentunit", []Query{q(`sum(rate(cnpg_pg_stat_database_blks_hit[5m])) / (sum(rate(cnpg_pg_stat_database_blks_hit[5m])) + sum(rate(cnpg_pg_stat_database_blks_read[5m])) > 0)`, "hit ratio")}},
+		// CloudNativePG's default queries have no per-table scan counts: rows
+		// fetched by index scans over all rows read is the index-usage share.
+		{"Index Usage Statistics (TARS-1004)", "percentunit", []Query{q(`sum by (datname) (rate(cnpg_pg_stat_database_tup_fetched[5m])) / (sum by (datname) (rate(cnpg_pg_stat_database_tup_returned[5m])) > 0)`, "{{datname}}")}},
+		// No exporter labels queries slow; the longest open transaction is
+		// what CloudNativePG reports (per pod, state and application).
+		{"Longest Running Transaction", "s", []Query{q(`max by (pod, application_name) (cnpg_backends_max_tx_duration_seconds)`, "{{pod}} {{application_name}}")}},
 	}},
 	{UID: "tars-agents", Title: "T.A.R.S. Agent Performance", Purpose: "Individual RL agent monitoring", Refresh: "10s", Panels: []Panel{
 		{"PPO Agent Memory Usage (TARS-1005)", "bytes", []Query{q(`max by (pod) (container_memory_working_set_bytes{pod=~".*ppo.*"})`, "{{pod}}")}},
@@ -106,11 +110,11 @@ var Dashboards = []Dashboard{
 		{"HPA Scaling Events", "short", []Query{q(`sum by (horizontalpodautoscaler) (changes(kube_horizontalpodautoscaler_status_current_replicas[15m]))`, "{{horizontalpodautoscaler}}")}},
 	}},
 	{UID: "tars-tracing", Title: "T.A.R.S. Distributed Tracing", Purpose: "Request flow and trace analysis (TARS-1003)", Refresh: "20s", Panels: []Panel{
-		{"Trace Coverage by Service", "percentunit", []Query{q(`min by (service) (jaeger_trace_coverage_ratio)`, "{{service}}")}},
-		{"Service Dependency Graph", "reqps", []Query{q(`sum by (client, server) (rate(traces_service_graph_request_total[5m]))`, "{{client}} → {{server}}")}},
-		{"Trace Latency Heatmap", "s", []Query{q(`sum by (le) (rate(traces_spanmetrics_latency_bucket[5m]))`, "{{le}}")}},
-		{"Error Traces (5xx)", "reqps", []Query{q(`sum by (service_name) (rate(traces_spanmetrics_calls_total{status_code="STATUS_CODE_ERROR"}[5m]))`, "{{service_name}}")}},
-		{"Slowest Requests (p99)", "s", []Query{q(`histogram_quantile(0.99, sum by (le, service_name) (rate(traces_spanmetrics_latency_bucket[5m])))`, "{{service_name}}")}},
+		{"Trace Coverage", "percentunit", []Query{q(slo.TraceCoverage("5m"), "server spans per request")}},
+		{"Outgoing Calls by Service", "reqps", []Query{q(`sum by (service_name, span_name) (rate(traces_span_metrics_calls_total{span_kind="SPAN_KIND_CLIENT"}[5m]))`, "{{service_name}} → {{span_name}}")}},
+		{"Trace Latency Heatmap", "ms", []Query{q(`sum by (le) (rate(traces_span_metrics_duration_milliseconds_bucket[5m]))`, "{{le}}")}},
+		{"Error Traces (5xx)", "reqps", []Query{q(`sum by (service_name) (rate(traces_span_metrics_calls_total{status_code="STATUS_CODE_ERROR"}[5m]))`, "{{service_name}}")}},
+		{"Slowest Requests (p99)", "ms", []Query{q(`histogram_quantile(0.99, sum by (le, service_name) (rate(traces_span_metrics_duration_milliseconds_bucket{span_kind="SPAN_KIND_SERVER"}[5m])))`, "{{service_name}}")}},
 	}},
 	{UID: "tars-rag", Title: "T.A.R.S. RAG Platform", Purpose: "Phase 7 RAG, LLM, cache, vector store and system metrics", Refresh: "10s", Panels: []Panel{
 		{"RAG Query Performance", "s", []Query{
