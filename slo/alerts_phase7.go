@@ -151,9 +151,10 @@ func phase7Groups() []Group {
 		{Name: "tars_http_alerts", Source: "003 tars_http_alerts (2 rules)", Alerts: []Alert{
 			{
 				Name: "High5xxErrorRate", Query: ratioPercent(http5xx, httpRequests), Op: Above, Threshold: 0.5, For: 5 * time.Minute,
-				Severity: P1, Team: "sre", Runbook: "high-error-rate", Dashboard: "tars-rag",
+				Severity: P3, Team: "sre", Signal: "error-rate", Runbook: "high-error-rate", Dashboard: "tars-rag",
 				Summary: "5xx error rate {{ $value | humanize }}%", Description: "More than 0.5% of requests return 5xx for 5 minutes",
 				Source: "003 High5xxErrorRate (> 0.5%, 5m, critical)",
+				Fix:    "P3, not critical: 0.5% is the first step of the 5xx ladder below ElevatedErrorRate (1%, P2), HighErrorRate (5%, P1) and CriticalErrorRate (10%, P0), which inhibit it",
 				Firing: Ratio(`http_requests_total{status="502"}`, `http_requests_total{status="200"}`, 0.02, 10), Healthy: Ratio(`http_requests_total{status="502"}`, `http_requests_total{status="200"}`, 0.001, 10),
 			},
 			{

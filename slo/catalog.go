@@ -44,6 +44,10 @@ type Alert struct {
 	Dashboard string
 	// SLO names the catalog SLO the alert guards, if any.
 	SLO string
+	// Signal names what the alert measures, for inhibition: a firing alert
+	// silences the less severe alerts of the same signal. Default: the SLO,
+	// else the alert's own name (nothing to inhibit).
+	Signal string
 	// Source cites the seed section the alert comes from.
 	Source string
 	// Fix records what was changed from the seed, and why (empty: as written).
@@ -59,11 +63,22 @@ func (a Alert) Expr() string {
 
 // Labels are the labels every firing alert carries.
 func (a Alert) Labels() map[string]string {
-	l := map[string]string{"severity": string(a.Severity), "team": a.Team}
+	l := map[string]string{"severity": string(a.Severity), "team": a.Team, "signal": a.SignalName()}
 	if a.SLO != "" {
 		l["slo"] = a.SLO
 	}
 	return l
+}
+
+// SignalName is the alert's signal label.
+func (a Alert) SignalName() string {
+	switch {
+	case a.Signal != "":
+		return a.Signal
+	case a.SLO != "":
+		return a.SLO
+	}
+	return a.Name
 }
 
 // Annotations are summary, description, runbook and dashboard.

@@ -41,9 +41,34 @@ type Credentials struct {
 }
 
 type amConfig struct {
-	Global    amGlobal     `yaml:"global"`
-	Route     amRoute      `yaml:"route"`
-	Receivers []amReceiver `yaml:"receivers"`
+	Global       amGlobal     `yaml:"global"`
+	Route        amRoute      `yaml:"route"`
+	InhibitRules []amInhibit  `yaml:"inhibit_rules"`
+	Receivers    []amReceiver `yaml:"receivers"`
+}
+
+type amInhibit struct {
+	SourceMatchers []string `yaml:"source_matchers"`
+	TargetMatchers []string `yaml:"target_matchers"`
+	Equal          []string `yaml:"equal"`
+}
+
+// inhibitRules: a firing alert silences every less severe alert of the
+// same signal in the same region (the 10 % error rate pages once, as
+// CriticalErrorRate, not also as HighErrorRate, ElevatedErrorRate and
+// High5xxErrorRate). Every catalog alert carries a signal label, its own
+// name when it shares no signal, so an alert never inhibits an unrelated one.
+func inhibitRules() []amInhibit {
+	ladder := []slo.Severity{slo.P0, slo.P1, slo.P2, slo.P3, slo.P4}
+	var out []amInhibit
+	for i, hi := range ladder[:len(ladder)-1] {
+		out = append(out, amInhibit{
+			SourceMatchers: []string{severityIs(hi)},
+			TargetMatchers: []string{severityIs(ladder[i+1:]...)},
+			Equal:          []string{"signal", "region"},
+		})
+	}
+	return out
 }
 
 type amGlobal struct {
@@ -165,6 +190,7 @@ func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
 				{Matchers: []string{severityIs(slo.P0, slo.P1, slo.P2, slo.P3)}, Receiver: ReceiverSlack},
 			},
 		},
+		InhibitRules: inhibitRules(),
 		Receivers: []amReceiver{
 			{Name: ReceiverPagerDutyCritical, PagerDutyConfigs: []amPagerDuty{{RoutingKey: c.PagerDutyCriticalKey, Severity: "critical", Description: PagerDutySummary, SendResolved: true}}},
 			{Name: ReceiverPagerDutyHigh, PagerDutyConfigs: []amPagerDuty{{RoutingKey: c.PagerDutyHighKey, Severity: "error", Description: PagerDutySummary, SendResolved: true}}},
