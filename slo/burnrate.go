@@ -18,8 +18,6 @@ import (
 // over 3d and 6h.
 const (
 	BurnRateService   = "tars"
-	PageSeverity      = P1
-	TicketSeverity    = P3
 	AbsentSLIHold     = 10 * time.Minute
 	AbsentSLISeverity = P2
 )
@@ -85,13 +83,13 @@ func BurnRateGroups(ctx context.Context) ([]rulefmt.RuleGroup, error) {
 			SLI:         sliQueries(*s.Ratio),
 			Alerting: prometheusv1.Alerting{
 				Name:        BurnRateAlertName(s),
-				Labels:      map[string]string{"team": s.Team, "slo": s.Name},
+				Labels:      map[string]string{"team": s.Team, "slo": s.Name, "signal": s.Name},
 				Annotations: annotations,
-				PageAlert: prometheusv1.Alert{Labels: map[string]string{"severity": string(PageSeverity)}, Annotations: map[string]string{
+				PageAlert: prometheusv1.Alert{Labels: map[string]string{"severity": string(s.PageSeverity())}, Annotations: map[string]string{
 					"summary":     s.Title + " is burning its 30-day error budget fast",
 					"description": fmt.Sprintf("%s (objective %s%%) burns its error budget at 14.4x over 1h/5m or 6x over 6h/30m", s.Title, num(s.Objective)),
 				}},
-				TicketAlert: prometheusv1.Alert{Labels: map[string]string{"severity": string(TicketSeverity)}, Annotations: map[string]string{
+				TicketAlert: prometheusv1.Alert{Labels: map[string]string{"severity": string(s.TicketSeverity())}, Annotations: map[string]string{
 					"summary":     s.Title + " is burning its 30-day error budget",
 					"description": fmt.Sprintf("%s (objective %s%%) burns its error budget at 3x over 1d/2h or 1x over 3d/6h", s.Title, num(s.Objective)),
 				}},

@@ -99,6 +99,41 @@ type Group struct {
 }
 
 // Breach is one level of an SLO's "Breach Actions".
+// PageSeverity is the severity of the SLO's fast-burn alert: its most
+// severe breach level (the seed's severity for the SLO), so a fast burn of
+// the error budget is as urgent as the worst breach it leads to.
+func (s SLO) PageSeverity() Severity {
+	best := P3
+	for _, b := range s.Breaches {
+		if rank(b.Severity) < rank(best) {
+			best = b.Severity
+		}
+	}
+	return best
+}
+
+// TicketSeverity is the severity of the SLO's slow-burn alert: its most
+// severe breach level that does not page, else P3 (a ticket never pages).
+func (s SLO) TicketSeverity() Severity {
+	best := P3
+	for _, b := range s.Breaches {
+		if t, ok := Target(b.Severity); ok && !t.Pages && rank(b.Severity) < rank(best) {
+			best = b.Severity
+		}
+	}
+	return best
+}
+
+// rank orders severities, P0 first.
+func rank(s Severity) int {
+	for i, t := range Severities {
+		if t.Severity == s {
+			return i
+		}
+	}
+	return len(Severities)
+}
+
 type Breach struct {
 	Threshold float64
 	Severity  Severity

@@ -68,3 +68,10 @@ const (
 	ppoMemory      = `container_memory_working_set_bytes{pod=~".*ppo.*"}`
 	gib            = 1024 * 1024 * 1024
 )
+
+// stillFailing is the last hour's availability of the services, where the
+// 30-day availability is below level too: a 30-day breach pages while the
+// services are failing, not for the month the figure takes to recover.
+func stillFailing(level float64) string {
+	return fmt.Sprintf(`(avg(avg_over_time(up{job="tars"}[1h])) * 100 and on () (avg(avg_over_time(up{job="tars"}[30d])) * 100 < %s))`, num(level))
+}

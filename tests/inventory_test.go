@@ -111,7 +111,7 @@ func queries(t *testing.T) (map[string]string, []string) {
 		require.NoError(t, err)
 		var doc struct {
 			Panels []struct {
-				Title   string                     `json:"title"`
+				Title   string                  `json:"title"`
 				Targets []struct{ Expr string } `json:"targets"`
 			} `json:"panels"`
 		}

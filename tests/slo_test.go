@@ -164,8 +164,8 @@ func TestSLOBurnRateAlerts(t *testing.T) {
 					sev[a.Labels.Get("severity")] = true
 				}
 			}
-			assert.True(t, sev[string(slo.PageSeverity)], "page alert did not fire at 15x burn")
-			assert.True(t, sev[string(slo.TicketSeverity)], "ticket alert did not fire at 15x burn")
+			assert.True(t, sev[string(s.PageSeverity())], "page alert (%s) did not fire at 15x burn", s.PageSeverity())
+			assert.True(t, sev[string(s.TicketSeverity())], "ticket alert (%s) did not fire at 15x burn", s.TicketSeverity())
 
 			ev = runRules(t, groups, s.Burn(0.9*budget))
 			assert.False(t, ev.everActive[name], "burn-rate alert active at 0.9x burn")
@@ -291,4 +291,19 @@ func TestSLOCatalogIsConsistent(t *testing.T) {
 	}
 	slices.Sort(names)
 	t.Logf("%d catalog alerts in %d groups, %d SLOs (%d with burn-rate alerts)", len(names), len(slo.Groups()), len(slo.SLOs), len(slo.RatioSLOs()))
+}
+
+// TestSLOAvailabilityBreachResolvesAfterTheIncident: a 30-day availability
+// breach pages during the incident and resolves once the services have
+// been healthy for an hour, though the 30-day figure stays below the level.
+func TestSLOAvailabilityBreachResolvesAfterTheIncident(t *testing.T) {
+	incident := slo.Join(slo.Gauge(`up{job="tars",instance="a"}`, 1), slo.Fixture{`up{job="tars",instance="b"} 1x60 0x30 1x90`})
+	for _, name := range []string{"AvailabilityBelowSLO", "AvailabilityCritical"} {
+		a, ok := slo.FindAlert(name)
+		require.True(t, ok, name)
+		ev := runRules(t, []rulefmt.RuleGroup{ruleFor(a)}, incident)
+		_, fired := ev.firstFiring[name]
+		assert.True(t, fired, "%s did not page during the incident", name)
+		assert.Empty(t, ev.final[name], "%s still active an hour and a half after the incident", name)
+	}
 }

@@ -158,7 +158,7 @@ func alertsMatchCatalog(rs []policyx.AnalyzerResource) []finding {
 		for _, r := range byName[slo.BurnRateAlertName(s)] {
 			sev[r.Labels["severity"]] = true
 		}
-		for _, want := range []slo.Severity{slo.PageSeverity, slo.TicketSeverity} {
+		for _, want := range []slo.Severity{s.PageSeverity(), s.TicketSeverity()} {
 			if !sev[string(want)] {
 				out = append(out, finding{"", fmt.Sprintf("SLO %s has no %s burn-rate alert %s", s.Name, want, slo.BurnRateAlertName(s))})
 			}
