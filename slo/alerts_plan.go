@@ -174,33 +174,33 @@ func planGroups() []Group {
 		}},
 		{Name: "tars-ppo", Source: "000 Alert Rules §7 (TARS-1005)", Alerts: []Alert{
 			{
-				Name: "PPOMemoryHigh", Query: `max(` + ppoMemory + `) / 1073741824`, Op: Above, Threshold: 2.5, For: 10 * time.Minute,
+				Name: "PPOMemoryHigh", Query: `max by (namespace, pod) (` + ppoMemory + `) / 1073741824`, Op: Above, Threshold: 2.5, For: 10 * time.Minute,
 				Severity: P2, Team: "ml-engineering", SLO: "ppo-memory", Runbook: "ppo-memory-high", Dashboard: "tars-agents",
-				Summary: "PPO agent memory: {{ $value | humanize }}GB", Description: "PPO agent memory exceeds 2.5GB",
+				Summary: "PPO agent {{ $labels.pod }} memory: {{ $value | humanize }}GB", Description: "PPO agent memory exceeds 2.5GB",
 				Source: "000 PPOMemoryHigh",
 				Firing: Gauge(`container_memory_working_set_bytes{pod="ppo-agent-0"}`, 2.7*gib), Healthy: Gauge(`container_memory_working_set_bytes{pod="ppo-agent-0"}`, 1.5*gib),
 			},
 			{
-				Name: "PPOMemoryCritical", Query: `max(` + ppoMemory + `) / 1073741824`, Op: Above, Threshold: 3, For: 5 * time.Minute,
+				Name: "PPOMemoryCritical", Query: `max by (namespace, pod) (` + ppoMemory + `) / 1073741824`, Op: Above, Threshold: 3, For: 5 * time.Minute,
 				Severity: P2, Team: "ml-engineering", SLO: "ppo-memory", Runbook: "ppo-memory-high", Dashboard: "tars-agents",
-				Summary: "PPO agent memory: {{ $value | humanize }}GB", Description: "PPO agent memory exceeds 3GB: restart the agent pod",
+				Summary: "PPO agent {{ $labels.pod }} memory: {{ $value | humanize }}GB", Description: "PPO agent memory exceeds 3GB: restart the agent pod",
 				Source: "000 PPO SLO breach > 3GB (P2)",
 				Firing: Gauge(`container_memory_working_set_bytes{pod="ppo-agent-0"}`, 3.5*gib), Healthy: Gauge(`container_memory_working_set_bytes{pod="ppo-agent-0"}`, 2.7*gib),
 			},
 			{
-				Name: "PPOMemoryLeak", Query: `max(deriv(` + ppoMemory + `[1h])) * 3600`, Op: Above, Threshold: 100e6, For: 20 * time.Minute,
+				Name: "PPOMemoryLeak", Query: `max by (namespace, pod) (deriv(` + ppoMemory + `[1h])) * 3600`, Op: Above, Threshold: 100e6, For: 20 * time.Minute,
 				Severity: P2, Team: "ml-engineering", SLO: "ppo-memory", Runbook: "ppo-memory-leak", Dashboard: "tars-agents",
-				Summary: "PPO agent memory leak detected", Description: "Memory growing at {{ $value | humanize }} bytes/hour (over 100 MB/hour)",
+				Summary: "PPO agent {{ $labels.pod }} memory leak detected", Description: "Memory growing at {{ $value | humanize }} bytes/hour (over 100 MB/hour)",
 				Source: "000 PPOMemoryLeak", Fix: "deriv() × 3600 instead of rate() of a gauge; hold 20m so a P2 pages within its 30m acknowledgement target",
 				Firing: Ramp(`container_memory_working_set_bytes{pod="ppo-agent-0"}`, 1*gib, 5e6), Healthy: Ramp(`container_memory_working_set_bytes{pod="ppo-agent-0"}`, 1*gib, 0.5e6),
 			},
 		}},
 		{Name: "tars-infrastructure", Source: "000 Alert Rules §8", Alerts: []Alert{
 			{
-				Name: "PodCrashLooping", Query: `increase(kube_pod_container_status_restarts_total[15m])`, Op: Above, Threshold: 0, For: 5 * time.Minute,
+				Name: "PodCrashLooping", Query: `increase(kube_pod_container_status_restarts_total{namespace=~"` + serviceNamespaces + `"}[15m])`, Op: Above, Threshold: 0, For: 5 * time.Minute,
 				Severity: P1, Team: "sre", Runbook: "pod-crash-looping", Dashboard: "tars-infra",
 				Summary: "Pod {{ $labels.pod }} is crash looping", Description: "Pod has restarted {{ $value | humanize }} times in 15 minutes",
-				Source: "000 PodCrashLooping", Fix: "increase() so the description's count is a count",
+				Source: "000 PodCrashLooping", Fix: "increase() so the description's count is a count; only the T.A.R.S. namespaces page (P1): the charts' KubePodCrashLooping covers the platform's own pods without paging",
 				Firing: Ramp(`kube_pod_container_status_restarts_total{namespace="tars",pod="api-0"}`, 0, 0.2), Healthy: Gauge(`kube_pod_container_status_restarts_total{namespace="tars",pod="api-0"}`, 2),
 			},
 			{
