@@ -32,6 +32,7 @@ const (
 	KeyPagerDutyCritical = "tars:pagerdutyCriticalRoutingKey"
 	KeyPagerDutyHigh     = "tars:pagerdutyHighRoutingKey"
 	KeySlackWebhook      = "tars:slackWebhookUrl"
+	KeyDeadMansSwitch    = "tars:deadMansSwitchUrl"
 	KeySMTPPassword      = "tars:smtpPassword"
 )
 
@@ -81,6 +82,7 @@ type Alerting struct {
 	PagerDutyCriticalKey pulumi.StringOutput
 	PagerDutyHighKey     pulumi.StringOutput
 	SlackWebhookURL      pulumi.StringOutput
+	DeadMansSwitchURL    pulumi.StringOutput
 	SMTPPassword         pulumi.StringOutput
 }
 
@@ -107,6 +109,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	}{
 		{KeyPagerDutyCritical, &cfg.Alerting.PagerDutyCriticalKey}, {KeyPagerDutyHigh, &cfg.Alerting.PagerDutyHighKey},
 		{KeySlackWebhook, &cfg.Alerting.SlackWebhookURL}, {KeySMTPPassword, &cfg.Alerting.SMTPPassword},
+		{KeyDeadMansSwitch, &cfg.Alerting.DeadMansSwitchURL},
 	} {
 		v, err := config.TrySecret(ctx, sk.key)
 		if err != nil {

@@ -153,6 +153,7 @@ func (c Config) alertingArgs() alerting.Args {
 		PagerDutyCriticalKey: c.Alerting.PagerDutyCriticalKey,
 		PagerDutyHighKey:     c.Alerting.PagerDutyHighKey,
 		SlackWebhookURL:      c.Alerting.SlackWebhookURL,
+		DeadMansSwitchURL:    c.Alerting.DeadMansSwitchURL,
 		SMTPPassword:         c.Alerting.SMTPPassword,
 	}.WithDefaults()
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	amconfig "github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/alertmanager/dispatch"
@@ -29,6 +30,7 @@ func TestAlertmanagerConfigRefusesBadCredentials(t *testing.T) {
 	good := alerting.Credentials{
 		PagerDutyCriticalKey: "pd-critical-key", PagerDutyHighKey: "pd-high-key",
 		SlackWebhookURL: "https://hooks.slack.com/services/T0/B0/x", SMTPPassword: "hunter2",
+		DeadMansSwitchURL: "https://hc-ping.com/00000000-0000-0000-0000-000000000000",
 	}
 	for _, tc := range []struct {
 		name, wantKey string
@@ -38,6 +40,7 @@ func TestAlertmanagerConfigRefusesBadCredentials(t *testing.T) {
 		{"slack URL over http", "tars:slackWebhookUrl", func(c *alerting.Credentials) { c.SlackWebhookURL = "http://hooks.slack.com/services/T0/B0/secret-part" }},
 		{"empty critical key", "tars:pagerdutyCriticalRoutingKey", func(c *alerting.Credentials) { c.PagerDutyCriticalKey = " " }},
 		{"empty high key", "tars:pagerdutyHighRoutingKey", func(c *alerting.Credentials) { c.PagerDutyHighKey = "" }},
+		{"dead-man's switch not a URL", "tars:deadMansSwitchUrl", func(c *alerting.Credentials) { c.DeadMansSwitchURL = "secret-part" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good
@@ -56,6 +59,7 @@ func TestAlertmanagerConfigRoutesEachSeverity(t *testing.T) {
 	raw, err := alerting.AlertmanagerConfig(testNotify, alerting.Credentials{
 		PagerDutyCriticalKey: "pd-critical-key", PagerDutyHighKey: "pd-high-key",
 		SlackWebhookURL: "https://hooks.slack.com/services/T0/B0/x", SMTPPassword: "hunter2",
+		DeadMansSwitchURL: "https://hc-ping.com/00000000-0000-0000-0000-000000000000",
 	})
 	require.NoError(t, err)
 	cfg, err := amconfig.Load(raw)
@@ -79,6 +83,33 @@ func TestAlertmanagerConfigRoutesEachSeverity(t *testing.T) {
 			got = append(got, r.RouteOpts.Receiver)
 		}
 		assert.Equal(t, receivers, got, "severity %s", sev)
+	}
+	// The charts' default rules: critical pages like P1, warning reaches
+	// Slack, info nowhere; the Watchdog goes to the dead-man's switch only,
+	// re-sent every minute.
+	for _, tc := range []struct {
+		labels    model.LabelSet
+		receivers []string
+	}{
+		{model.LabelSet{"alertname": "KubePodCrashLooping", "severity": "critical"}, []string{alerting.ReceiverPagerDutyHigh, alerting.ReceiverEmail, alerting.ReceiverSlack}},
+		{model.LabelSet{"alertname": "KubeMemoryOvercommit", "severity": "warning"}, []string{alerting.ReceiverSlack}},
+		{model.LabelSet{"alertname": "InfoInhibitor", "severity": "none"}, []string{alerting.ReceiverNull}},
+		{model.LabelSet{"alertname": "Watchdog", "severity": "none"}, []string{alerting.ReceiverDeadMansSwitch}},
+	} {
+		var got []string
+		for _, r := range root.Match(tc.labels) {
+			got = append(got, r.RouteOpts.Receiver)
+			if r.RouteOpts.Receiver == alerting.ReceiverDeadMansSwitch {
+				assert.Equal(t, time.Minute, r.RouteOpts.RepeatInterval, "Watchdog repeat")
+			}
+		}
+		assert.Equal(t, tc.receivers, got, "%v", tc.labels)
+	}
+	for _, r := range cfg.Receivers {
+		if r.Name == alerting.ReceiverDeadMansSwitch {
+			require.Len(t, r.WebhookConfigs, 1)
+			assert.Equal(t, "https://hc-ping.com/00000000-0000-0000-0000-000000000000", string(r.WebhookConfigs[0].URL))
+		}
 	}
 	// Every catalog alert reaches PagerDuty exactly when its severity pages.
 	for _, a := range slo.Alerts() {

@@ -47,6 +47,7 @@ func TestInhibitionOneSignalPagesOnce(t *testing.T) {
 	raw, err := alerting.AlertmanagerConfig(testNotify, alerting.Credentials{
 		PagerDutyCriticalKey: "pd-critical-key", PagerDutyHighKey: "pd-high-key",
 		SlackWebhookURL: "https://hooks.slack.com/services/T0/B0/x", SMTPPassword: "hunter2",
+		DeadMansSwitchURL: "https://hc-ping.com/00000000-0000-0000-0000-000000000000",
 	})
 	require.NoError(t, err)
 	cfg, err := amconfig.Load(raw)

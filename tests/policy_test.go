@@ -342,7 +342,7 @@ func TestPolicySLORulesCatchLoosenedAlerting(t *testing.T) {
 	editPolicyResource(t, rs, "kubernetes:core/v1:Secret", "us-east-alerting-alertmanager", func(p map[string]any) {
 		// stringData is a secret: edit inside it and keep it secret.
 		sd := p["stringData"].(*resource.Secret).Element.ObjectValue().Mappable()
-		sd["alertmanager.yaml"] = strings.Replace(sd["alertmanager.yaml"].(string), `severity="P1"`, `severity="P9"`, 1)
+		sd["alertmanager.yaml"] = strings.Replace(sd["alertmanager.yaml"].(string), `severity=~"P1|critical"`, `severity=~"P9|critical"`, 1)
 		p["stringData"] = resource.MakeSecret(resource.NewPropertyValue(sd))
 	})
 	got := evaluate(t, "alertmanager-routing", rs...)

@@ -59,7 +59,9 @@ type Args struct {
 	PagerDutyCriticalKey pulumi.StringInput
 	PagerDutyHighKey     pulumi.StringInput
 	SlackWebhookURL      pulumi.StringInput
-	SMTPPassword         pulumi.StringInput
+	// DeadMansSwitchURL receives the Watchdog heartbeat. Required (secret).
+	DeadMansSwitchURL pulumi.StringInput
+	SMTPPassword      pulumi.StringInput
 }
 
 // WithDefaults fills zero fields.
@@ -96,7 +98,7 @@ func (a Args) Validate() error {
 		value pulumi.StringInput
 	}{
 		{"pagerdutyCriticalRoutingKey", a.PagerDutyCriticalKey}, {"pagerdutyHighRoutingKey", a.PagerDutyHighKey},
-		{"slackWebhookUrl", a.SlackWebhookURL}, {"smtpPassword", a.SMTPPassword},
+		{"slackWebhookUrl", a.SlackWebhookURL}, {"smtpPassword", a.SMTPPassword}, {"deadMansSwitchUrl", a.DeadMansSwitchURL},
 	} {
 		if f.value == nil {
 			p.Addf(f.field, "is required (a Pulumi secret)")
@@ -221,11 +223,11 @@ func (c *Alerting) newRules(ctx *pulumi.Context, name string, args Args, groups 
 // newAlertmanagerConfig renders alertmanager.yaml inside a Pulumi secret
 // and stores it in the Secret that alertmanagerSpec.configSecret names.
 func (c *Alerting) newAlertmanagerConfig(ctx *pulumi.Context, name string, args Args) (pulumi.StringOutput, error) {
-	rendered := pulumi.All(args.PagerDutyCriticalKey, args.PagerDutyHighKey, args.SlackWebhookURL, args.SMTPPassword).
+	rendered := pulumi.All(args.PagerDutyCriticalKey, args.PagerDutyHighKey, args.SlackWebhookURL, args.SMTPPassword, args.DeadMansSwitchURL).
 		ApplyT(func(v []any) (string, error) {
 			return AlertmanagerConfig(args.Notify, Credentials{
 				PagerDutyCriticalKey: v[0].(string), PagerDutyHighKey: v[1].(string),
-				SlackWebhookURL: v[2].(string), SMTPPassword: v[3].(string),
+				SlackWebhookURL: v[2].(string), SMTPPassword: v[3].(string), DeadMansSwitchURL: v[4].(string),
 			})
 		}).(pulumi.StringOutput)
 	secret, err := corev1.NewSecret(ctx, name+"-alertmanager", &corev1.SecretArgs{

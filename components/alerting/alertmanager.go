@@ -17,7 +17,23 @@ const (
 	ReceiverSlack             = "slack-alerts"
 	ReceiverEmail             = "email-oncall"
 	ReceiverNull              = "null"
+	// ReceiverDeadMansSwitch gets the always-firing Watchdog alert; the
+	// external service pages when it stops arriving (Alertmanager or its
+	// Prometheus is down, or the path between them is broken).
+	ReceiverDeadMansSwitch = "dead-mans-switch"
 )
+
+// Severities of kube-prometheus-stack's default rules: critical routes
+// like P1, warning like P3, info and none (Watchdog, InfoInhibitor) nowhere.
+const (
+	chartCritical = "critical"
+	chartWarning  = "warning"
+	chartInfo     = "info"
+)
+
+// watchdogRepeat is how often the Watchdog is re-sent to the dead-man's
+// switch; the switch should page after a few missed beats.
+const watchdogRepeat = time.Minute
 
 // Notify is where non-paging notifications go (plain settings).
 type Notify struct {
@@ -38,6 +54,9 @@ type Credentials struct {
 	PagerDutyHighKey     string
 	SlackWebhookURL      string
 	SMTPPassword         string
+	// DeadMansSwitchURL receives the Watchdog heartbeat (a dead-man's-switch
+	// service's https endpoint, its token in the URL).
+	DeadMansSwitchURL string
 }
 
 type amConfig struct {
@@ -92,9 +111,15 @@ type amRoute struct {
 	Routes         []amRoute `yaml:"routes,omitempty"`
 }
 
+type amWebhook struct {
+	URL          string `yaml:"url"`
+	SendResolved bool   `yaml:"send_resolved"`
+}
+
 type amReceiver struct {
 	Name             string        `yaml:"name"`
 	PagerDutyConfigs []amPagerDuty `yaml:"pagerduty_configs,omitempty"`
+	WebhookConfigs   []amWebhook   `yaml:"webhook_configs,omitempty"`
 	SlackConfigs     []amSlack     `yaml:"slack_configs,omitempty"`
 	EmailConfigs     []amEmail     `yaml:"email_configs,omitempty"`
 }
@@ -137,6 +162,11 @@ func dur(d time.Duration) string {
 	return fmt.Sprintf("%ds", d/time.Second)
 }
 
+// severityIn matches any of the severities, catalog or chart.
+func severityIn(s ...string) string {
+	return fmt.Sprintf(`severity=~"%s"`, strings.Join(s, "|"))
+}
+
 func severityIs(s ...slo.Severity) string {
 	if len(s) == 1 {
 		return fmt.Sprintf(`severity="%s"`, s[0])
@@ -159,8 +189,13 @@ func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
 	// Alertmanager (and the operator before it) refuses a config whose
 	// Slack URL is not a URL: no Alertmanager would run at all. The value is
 	// a secret, so the message does not show it.
-	if u, err := url.Parse(c.SlackWebhookURL); err != nil || u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("tars:slackWebhookUrl: must be an https:// URL (the Slack incoming-webhook URL; the value is a secret and not shown)")
+	for _, u := range []struct{ key, value, what string }{
+		{"tars:slackWebhookUrl", c.SlackWebhookURL, "the Slack incoming-webhook URL"},
+		{"tars:deadMansSwitchUrl", c.DeadMansSwitchURL, "the dead-man's-switch endpoint"},
+	} {
+		if p, err := url.Parse(u.value); err != nil || p.Scheme != "https" || p.Host == "" {
+			return "", fmt.Errorf("%s: must be an https:// URL (%s; the value is a secret and not shown)", u.key, u.what)
+		}
 	}
 	for _, k := range []struct{ key, value string }{
 		{"tars:pagerdutyCriticalRoutingKey", c.PagerDutyCriticalKey}, {"tars:pagerdutyHighRoutingKey", c.PagerDutyHighKey},
@@ -183,11 +218,12 @@ func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
 			GroupInterval:  dur(slo.GroupInterval),
 			RepeatInterval: dur(slo.RepeatInterval),
 			Routes: []amRoute{
+				{Matchers: []string{`alertname="Watchdog"`}, Receiver: ReceiverDeadMansSwitch, GroupWait: "0s", GroupInterval: dur(watchdogRepeat), RepeatInterval: dur(watchdogRepeat)},
 				{Matchers: []string{severityIs(slo.P0)}, Receiver: ReceiverPagerDutyCritical, Continue: true},
-				{Matchers: []string{severityIs(slo.P1)}, Receiver: ReceiverPagerDutyHigh, Continue: true},
-				{Matchers: []string{severityIs(slo.P0, slo.P1)}, Receiver: ReceiverEmail, Continue: true},
-				{Matchers: []string{severityIs(slo.P4)}, Receiver: ReceiverNull},
-				{Matchers: []string{severityIs(slo.P0, slo.P1, slo.P2, slo.P3)}, Receiver: ReceiverSlack},
+				{Matchers: []string{severityIn(string(slo.P1), chartCritical)}, Receiver: ReceiverPagerDutyHigh, Continue: true},
+				{Matchers: []string{severityIn(string(slo.P0), string(slo.P1), chartCritical)}, Receiver: ReceiverEmail, Continue: true},
+				{Matchers: []string{severityIn(string(slo.P4), chartInfo, "none")}, Receiver: ReceiverNull},
+				{Matchers: []string{severityIn(string(slo.P0), string(slo.P1), string(slo.P2), string(slo.P3), chartCritical, chartWarning)}, Receiver: ReceiverSlack},
 			},
 		},
 		InhibitRules: inhibitRules(),
@@ -197,6 +233,7 @@ func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
 			{Name: ReceiverEmail, EmailConfigs: []amEmail{{To: n.EmailTo, SendResolved: true}}},
 			{Name: ReceiverSlack, SlackConfigs: []amSlack{{Channel: n.SlackChannel, Title: `[{{ .CommonLabels.severity }}] {{ .CommonLabels.alertname }}`, Text: text, SendResolved: true}}},
 			{Name: ReceiverNull},
+			{Name: ReceiverDeadMansSwitch, WebhookConfigs: []amWebhook{{URL: c.DeadMansSwitchURL}}},
 		},
 	}
 	b, err := yaml.Marshal(cfg)
