@@ -54,6 +54,14 @@ func planGroups() []Group {
 				Firing: Gauge(`up{job="tars",instance="orchestration-agent:8080"}`, 0), Healthy: Gauge(`up{job="tars",instance="orchestration-agent:8080"}`, 1),
 			},
 			{
+				Name: RegionDownAlert, Query: `(max(up{job="tars"}) or vector(0))`, Op: Equal, Threshold: 0, For: 2 * time.Minute,
+				Severity: P0, Team: "sre", Runbook: "region-down", Dashboard: "tars-overview",
+				Summary: "No T.A.R.S. service answers in this region", Description: "Every service target of the region has been down (or gone) for 2 minutes: fail over to the other region (runbook); the region's other alerts are silenced",
+				Source:  "000 Severity P0 (critical outage) and DR runbook; the platform's own",
+				Firing:  Join(Gauge(`up{job="tars",instance="orchestration-agent:8080"}`, 0), Gauge(`up{job="tars",instance="rag-service:8080"}`, 0)),
+				Healthy: Join(Gauge(`up{job="tars",instance="orchestration-agent:8080"}`, 0), Gauge(`up{job="tars",instance="rag-service:8080"}`, 1)),
+			},
+			{
 				Name: "AvailabilityBelowSLO", Query: stillFailing(99.9), Op: Below, Threshold: 99.9, For: 5 * time.Minute,
 				Severity: P1, Team: "sre", SLO: "availability", Runbook: "service-down", Dashboard: "tars-overview",
 				Summary: "Availability {{ $value | humanize }}% over the last hour, 30-day SLO of 99.9% breached", Description: "Availability over 30 days is below 99.9% (43 minutes of downtime a month) and services are still failing",

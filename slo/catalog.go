@@ -70,6 +70,10 @@ func (a Alert) Labels() map[string]string {
 	return l
 }
 
+// RegionDownAlert fires when no service of the region answers; while it
+// fires, Alertmanager silences every other alert of the region.
+const RegionDownAlert = "RegionDown"
+
 // SignalName is the alert's signal label.
 func (a Alert) SignalName() string {
 	switch {

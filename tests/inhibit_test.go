@@ -86,4 +86,17 @@ func TestInhibitionOneSignalPagesOnce(t *testing.T) {
 	}
 	// The other region's alerts are not muted by this region's.
 	assert.False(t, ih.Mutes(ctx, firingLabels(t, "HighErrorRate", "us-west")), "us-west HighErrorRate muted by us-east")
+
+	// us-west goes down whole: its per-service alerts (ServiceDown is P0
+	// too) are silenced by RegionDown, us-east's are not.
+	put(firingLabels(t, slo.RegionDownAlert, "us-west"))
+	deadline = time.Now().Add(5 * time.Second)
+	for !ih.Mutes(ctx, firingLabels(t, "ServiceDown", "us-west")) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, name := range []string{"ServiceDown", "DatabaseDown", "HighAPILatency", "HighErrorRate"} {
+		assert.True(t, ih.Mutes(ctx, firingLabels(t, name, "us-west")), "us-west %s not muted by RegionDown", name)
+	}
+	assert.False(t, ih.Mutes(ctx, firingLabels(t, slo.RegionDownAlert, "us-west")), "RegionDown mutes itself")
+	assert.False(t, ih.Mutes(ctx, firingLabels(t, "ServiceDown", "us-east")), "us-east ServiceDown muted by us-west's RegionDown")
 }

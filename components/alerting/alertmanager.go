@@ -87,7 +87,13 @@ func inhibitRules() []amInhibit {
 			Equal:          []string{"signal", "region"},
 		})
 	}
-	return out
+	// A region whose services are all down raises one page, not one per
+	// service and symptom.
+	return append(out, amInhibit{
+		SourceMatchers: []string{fmt.Sprintf(`alertname="%s"`, slo.RegionDownAlert)},
+		TargetMatchers: []string{fmt.Sprintf(`alertname!="%s"`, slo.RegionDownAlert)},
+		Equal:          []string{"region"},
+	})
 }
 
 type amGlobal struct {
