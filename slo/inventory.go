@@ -54,7 +54,7 @@ func Inventory() []Exporter {
 // its jobLabel names), a PodMonitor's is "<namespace>/<name>".
 var ScrapeJobs = []string{
 	"kubelet", "kube-state-metrics", "node-exporter", // kube-prometheus-stack 88.5.3 ServiceMonitors (jobLabel)
-	"redis", // components/redis ServiceMonitor: the client Service
+	"redis-headless", // components/redis ServiceMonitor: it selects the headless Service (component server)
 	ClusterAutoscalerJob,
 	ServiceJob, "ollama", "chromadb", // the T.A.R.S. services (AppContract)
 }
