@@ -512,3 +512,41 @@ func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestRedisClusterReAddsAMemberBackEmptyAtANewAddress: a replica loses its
+// volume and its pod comes back at a new address (new IP): the rejoin adds
+// it as a replica and forgets the failed identity it left at the old one,
+// as live identities already account for every member.
+func TestRedisClusterReAddsAMemberBackEmptyAtANewAddress(t *testing.T) {
+	t.Parallel() // slow and independent: runs beside the other slow tiers
+	members := startMembers(t, 6)
+	runScript(t, members)
+	before := clusterNodes(t, members[0].addr)
+	victim, victimID := -1, ""
+	for id, n := range before {
+		if strings.HasPrefix(n.flags, "slave") && n.addr != members[0].addr {
+			victim, victimID = indexOf(members, n.addr), id
+			break
+		}
+	}
+	require.NotEqual(t, -1, victim)
+	v := members[victim]
+	v.stop(os.Kill)
+	entries, err := os.ReadDir(v.dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.NoError(t, os.RemoveAll(filepath.Join(v.dir, e.Name())))
+	}
+	ports, err := kubeapi.FreePorts(2)
+	require.NoError(t, err)
+	members[victim] = launch(t, v.dir, ports[0], ports[1])
+
+	out := runScript(t, members)
+	assert.Contains(t, out, "is not in the cluster: adding it as a replica")
+	assert.Contains(t, out, "forgetting "+victimID)
+	assert.Contains(t, out, "cluster ok: 3 masters, 3 replicas, 16384 slots")
+	after := clusterNodes(t, members[0].addr)
+	assert.Len(t, after, 6, "the lost identity is forgotten")
+	assert.NotContains(t, after, victimID)
+	assert.True(t, strings.HasPrefix(after[myID(t, members[victim].addr)].flags, "slave"), "the empty member rejoined as a replica")
+}

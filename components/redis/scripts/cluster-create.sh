@@ -229,21 +229,23 @@ for r in $alone; do
 done
 
 # 4. A member that came back empty left its old identity behind, failed
-#    and serving no slots. Redis marks it noaddr once another node ID
-#    answers at its address (or, before that, the address is one a live
-#    node has): forget it on every member so the topology holds only real
-#    nodes. Only while the cluster knows more identities than there are
-#    members, and never a node serving slots: a failed node that may still
-#    come back is left alone.
+#    and serving no slots. It is a ghost when Redis marked it noaddr
+#    (another node ID answers at its address), when its address is one a
+#    live node has, or when live identities already account for every
+#    member (it came back empty at a new address): forget it on every
+#    member so the topology holds only real nodes. Only while the cluster
+#    knows more identities than there are members, and never a node
+#    serving slots: a failed node that may still come back is left alone.
 forget_ghosts() {
   ghosts=$(rcli "$first" cluster nodes | tr -d '\r' | awk -v members="$count" '
     { known++; split($2, p, "[@,]"); ip_port = p[1]; port = ip_port; sub(/.*:/, "", port)
       host = ($2 ~ /,/) ? p[3] ":" port : ip_port }
     $3 ~ /fail/ && NF <= 8 { ghost[$1] = ($3 ~ /noaddr/) ? "" : host; next }
+    $3 !~ /fail|noaddr|handshake/ { nlive++ }
     { live[host] = 1 }
-    END { if (known > members) for (id in ghost) if (ghost[id] == "" || ghost[id] in live) print id }')
+    END { if (known > members) for (id in ghost) if (nlive >= members || ghost[id] == "" || ghost[id] in live) print id }')
   for g in $ghosts; do
-    log "forgetting $g: a failed identity whose address a rejoined member now has"
+    log "forgetting $g: a failed identity a rejoined member replaced"
     for n in $REDIS_NODES; do
       if [ "$(my_id "$n")" != "$g" ]; then rcli "$n" cluster forget "$g" >/dev/null 2>&1 || true; fi
     done
