@@ -205,7 +205,7 @@ func planGroups() []Group {
 		}},
 		{Name: "tars-infrastructure", Source: "000 Alert Rules §8", Alerts: []Alert{
 			{
-				Name: "PodCrashLooping", Query: `increase(kube_pod_container_status_restarts_total{namespace=~"` + serviceNamespaces + `"}[15m])`, Op: Above, Threshold: 0, For: 5 * time.Minute,
+				Name: "PodCrashLooping", Query: `increase(kube_pod_container_status_restarts_total{namespace=~"` + ServiceNamespaces + `"}[15m])`, Op: Above, Threshold: 0, For: 5 * time.Minute,
 				Severity: P1, Team: "sre", Runbook: "pod-crash-looping", Dashboard: "tars-infra",
 				Summary: "Pod {{ $labels.pod }} is crash looping", Description: "Pod has restarted {{ $value | humanize }} times in 15 minutes",
 				Source: "000 PodCrashLooping", Fix: "increase() so the description's count is a count; only the T.A.R.S. namespaces page (P1): the charts' KubePodCrashLooping covers the platform's own pods without paging",

@@ -125,7 +125,7 @@ func coverageFixture(coverage, perSecond float64) Fixture {
 }
 
 // RedisMembers is the Redis Cluster's size (components/redis: 3 masters ×
-// (1 + 1 replica); TestRedisStatefulSet pins both).
+// (1 + 1 replica); TestRedisGraphCarriesTheSeedSettings ties them together).
 const RedisMembers = 6
 
 // redisMembersUp is the exporters of n members answering (the others'

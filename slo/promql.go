@@ -67,9 +67,10 @@ const (
 	grafanaLoadSel = `handler="/api/dashboards/uid/:uid"`
 	ppoMemory      = `container_memory_working_set_bytes{pod=~".*ppo.*"}`
 	gib            = 1024 * 1024 * 1024
-	// serviceNamespaces are the T.A.R.S. services' and their data stores'
-	// namespaces (components/redis: tars, tars-data).
-	serviceNamespaces = `tars|tars-data`
+	// ServiceNamespaces are the T.A.R.S. services' and their data stores'
+	// namespaces, as a regex (tars:redis appNamespace and namespace;
+	// TestRedisGraphCarriesTheSeedSettings ties them together).
+	ServiceNamespaces = `tars|tars-data`
 )
 
 // stillFailing is the last hour's availability of the services, where the

@@ -20,6 +20,22 @@ import (
 	"github.com/tars-platform/infra/tests/harness"
 )
 
+// testCredentials are well-formed credentials for the rendered config.
+var testCredentials = alerting.Credentials{
+	PagerDutyCriticalKey: "pd-critical-key", PagerDutyHighKey: "pd-high-key",
+	SlackWebhookURL: "https://hooks.slack.com/services/T0/B0/x", SMTPPassword: "hunter2",
+	DeadMansSwitchURL: "https://hc-ping.com/00000000-0000-0000-0000-000000000000",
+}
+
+// testAlertmanagerYAML renders alertmanager.yaml with testNotify and
+// testCredentials.
+func testAlertmanagerYAML(t *testing.T) string {
+	t.Helper()
+	raw, err := alerting.AlertmanagerConfig(testNotify, testCredentials)
+	require.NoError(t, err)
+	return raw
+}
+
 var testNotify = alerting.Notify{SlackChannel: "#tars-alerts", SMTPSmarthost: "smtp.tars.ai:587", SMTPFrom: "am@tars.ai", SMTPUsername: "am", EmailTo: "oncall@tars.ai"}
 
 // TestAlertmanagerConfigRefusesBadCredentials: a Slack URL that is not an
@@ -27,11 +43,7 @@ var testNotify = alerting.Notify{SlackChannel: "#tars-alerts", SMTPSmarthost: "s
 // no Alertmanager would run) or an empty routing key is an error naming the
 // config key and not showing the secret.
 func TestAlertmanagerConfigRefusesBadCredentials(t *testing.T) {
-	good := alerting.Credentials{
-		PagerDutyCriticalKey: "pd-critical-key", PagerDutyHighKey: "pd-high-key",
-		SlackWebhookURL: "https://hooks.slack.com/services/T0/B0/x", SMTPPassword: "hunter2",
-		DeadMansSwitchURL: "https://hc-ping.com/00000000-0000-0000-0000-000000000000",
-	}
+	good := testCredentials
 	for _, tc := range []struct {
 		name, wantKey string
 		edit          func(*alerting.Credentials)
@@ -56,12 +68,7 @@ func TestAlertmanagerConfigRefusesBadCredentials(t *testing.T) {
 // TestAlertmanagerConfigRoutesEachSeverity loads the rendered config with
 // Alertmanager's own loader and walks its routing tree for each severity.
 func TestAlertmanagerConfigRoutesEachSeverity(t *testing.T) {
-	raw, err := alerting.AlertmanagerConfig(testNotify, alerting.Credentials{
-		PagerDutyCriticalKey: "pd-critical-key", PagerDutyHighKey: "pd-high-key",
-		SlackWebhookURL: "https://hooks.slack.com/services/T0/B0/x", SMTPPassword: "hunter2",
-		DeadMansSwitchURL: "https://hc-ping.com/00000000-0000-0000-0000-000000000000",
-	})
-	require.NoError(t, err)
+	raw := testAlertmanagerYAML(t)
 	cfg, err := amconfig.Load(raw)
 	require.NoError(t, err, raw)
 	assert.Equal(t, []model.LabelName{"alertname", "severity"}, cfg.Route.GroupBy)

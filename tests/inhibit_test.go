@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/common/promslog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/slo"
 )
 
@@ -44,12 +43,7 @@ func firingLabels(t *testing.T, name, region string) model.LabelSet {
 // same alerts in the other region, and the more severe alert itself are
 // never muted by a less severe one.
 func TestInhibitionOneSignalPagesOnce(t *testing.T) {
-	raw, err := alerting.AlertmanagerConfig(testNotify, alerting.Credentials{
-		PagerDutyCriticalKey: "pd-critical-key", PagerDutyHighKey: "pd-high-key",
-		SlackWebhookURL: "https://hooks.slack.com/services/T0/B0/x", SMTPPassword: "hunter2",
-		DeadMansSwitchURL: "https://hc-ping.com/00000000-0000-0000-0000-000000000000",
-	})
-	require.NoError(t, err)
+	raw := testAlertmanagerYAML(t)
 	cfg, err := amconfig.Load(raw)
 	require.NoError(t, err)
 	require.NotEmpty(t, cfg.InhibitRules)

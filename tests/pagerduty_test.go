@@ -20,12 +20,7 @@ import (
 // summary, and no region label: it always names the alert, the count and
 // the region.
 func TestPagerDutySummaryIsNeverEmpty(t *testing.T) {
-	raw, err := alerting.AlertmanagerConfig(testNotify, alerting.Credentials{
-		PagerDutyCriticalKey: "pd-critical-key", PagerDutyHighKey: "pd-high-key",
-		SlackWebhookURL: "https://hooks.slack.com/services/T0/B0/x", SMTPPassword: "hunter2",
-		DeadMansSwitchURL: "https://hc-ping.com/00000000-0000-0000-0000-000000000000",
-	})
-	require.NoError(t, err)
+	raw := testAlertmanagerYAML(t)
 	cfg, err := amconfig.Load(raw)
 	require.NoError(t, err)
 	var description string

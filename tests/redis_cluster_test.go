@@ -124,6 +124,41 @@ func launch(t *testing.T, dir string, port, bus int) member {
 	}
 }
 
+// relaunchEmpty stops m, empties its data directory (the pod lost its
+// volume) and starts it again on port and bus (its old ones, or new ones
+// for a new address).
+func relaunchEmpty(t *testing.T, m member, port, bus int) member {
+	t.Helper()
+	m.stop(os.Kill)
+	entries, err := os.ReadDir(m.dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.NoError(t, os.RemoveAll(filepath.Join(m.dir, e.Name())))
+	}
+	return launch(t, m.dir, port, bus)
+}
+
+// port is the member's client port.
+func (m member) port() int {
+	_, p, _ := strings.Cut(m.addr, ":")
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// assertRejoined: the script re-added the member at members[i] as a replica,
+// forgot its old identity oldID and left a whole cluster of six.
+func assertRejoined(t *testing.T, out string, members []member, i int, oldID string) map[string]clusterNode {
+	t.Helper()
+	assert.Contains(t, out, "is not in the cluster: adding it as a replica")
+	assert.Contains(t, out, "forgetting "+oldID)
+	assert.Contains(t, out, "cluster ok: 3 masters, 3 replicas, 16384 slots")
+	after := clusterNodes(t, members[0].addr)
+	assert.Len(t, after, 6, "the lost identity is forgotten")
+	assert.NotContains(t, after, oldID)
+	assert.True(t, strings.HasPrefix(after[myID(t, members[i].addr)].flags, "slave"), "the empty member rejoined as a replica")
+	return after
+}
+
 // runScript runs the component's embedded cluster-create script; it fails
 // the test if the script fails.
 func runScript(t *testing.T, members []member, env ...string) string {
@@ -409,23 +444,9 @@ func TestRedisClusterSpreadsZonesAndReAddsAnEmptyMember(t *testing.T) {
 		return strings.Contains(nodes[victimID].flags, "fail") && mastersUp(nodes) == 3 &&
 			infoField(t, members[0].addr, "cluster_state") == "ok"
 	})
-	entries, err := os.ReadDir(v.dir)
-	require.NoError(t, err)
-	for _, e := range entries {
-		require.NoError(t, os.RemoveAll(filepath.Join(v.dir, e.Name())))
-	}
-	_, portStr, _ := strings.Cut(v.addr, ":")
-	port, _ := strconv.Atoi(portStr)
-	members[victim] = launch(t, v.dir, port, v.bus)
+	members[victim] = relaunchEmpty(t, v, v.port(), v.bus)
 
-	out = runScript(t, members)
-	assert.Contains(t, out, "is not in the cluster: adding it as a replica")
-	assert.Contains(t, out, "forgetting "+victimID)
-	assert.Contains(t, out, "cluster ok: 3 masters, 3 replicas, 16384 slots")
-	after := clusterNodes(t, members[0].addr)
-	assert.Len(t, after, 6, "the lost identity is forgotten")
-	assert.NotContains(t, after, victimID)
-	assert.True(t, strings.HasPrefix(after[myID(t, members[victim].addr)].flags, "slave"), "the empty member rejoined as a replica")
+	after := assertRejoined(t, runScript(t, members), members, victim, victimID)
 	// The victim's replica (another zone) took over its slots: two zones
 	// now hold masters until an operator fails back; the empty member
 	// still lands outside its new master's zone.
@@ -449,19 +470,10 @@ func TestRedisClusterSpreadsZonesAndReAddsAnEmptyMember(t *testing.T) {
 	}
 	require.Len(t, pair, 2)
 	for _, i := range pair {
-		m := members[i]
-		m.stop(os.Kill)
-		entries, err := os.ReadDir(m.dir)
-		require.NoError(t, err)
-		for _, e := range entries {
-			require.NoError(t, os.RemoveAll(filepath.Join(m.dir, e.Name())))
-		}
-		_, portStr, _ := strings.Cut(m.addr, ":")
-		port, _ := strconv.Atoi(portStr)
-		members[i] = launch(t, m.dir, port, m.bus)
+		members[i] = relaunchEmpty(t, members[i], members[i].port(), members[i].bus)
 	}
 	slotsBefore := slotOwners(t, members[0].addr)
-	out, err = script(t, members, "REDIS_WAIT_SECONDS=15")
+	out, err := script(t, members, "REDIS_WAIT_SECONDS=15")
 	require.Error(t, err, "the script must fail when slots are uncovered:\n%s", out)
 	assert.Contains(t, out, "slots are uncovered")
 	assert.Contains(t, out, "redis-cli --cluster fix")
@@ -530,23 +542,8 @@ func TestRedisClusterReAddsAMemberBackEmptyAtANewAddress(t *testing.T) {
 		}
 	}
 	require.NotEqual(t, -1, victim)
-	v := members[victim]
-	v.stop(os.Kill)
-	entries, err := os.ReadDir(v.dir)
-	require.NoError(t, err)
-	for _, e := range entries {
-		require.NoError(t, os.RemoveAll(filepath.Join(v.dir, e.Name())))
-	}
 	ports, err := kubeapi.FreePorts(2)
 	require.NoError(t, err)
-	members[victim] = launch(t, v.dir, ports[0], ports[1])
-
-	out := runScript(t, members)
-	assert.Contains(t, out, "is not in the cluster: adding it as a replica")
-	assert.Contains(t, out, "forgetting "+victimID)
-	assert.Contains(t, out, "cluster ok: 3 masters, 3 replicas, 16384 slots")
-	after := clusterNodes(t, members[0].addr)
-	assert.Len(t, after, 6, "the lost identity is forgotten")
-	assert.NotContains(t, after, victimID)
-	assert.True(t, strings.HasPrefix(after[myID(t, members[victim].addr)].flags, "slave"), "the empty member rejoined as a replica")
+	members[victim] = relaunchEmpty(t, members[victim], ports[0], ports[1])
+	assertRejoined(t, runScript(t, members), members, victim, victimID)
 }

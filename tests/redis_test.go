@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/components/redis"
 	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/slo"
 	"github.com/tars-platform/infra/tests/harness"
 )
 
@@ -36,6 +38,12 @@ func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
 	sts := one(t, g, "kubernetes:apps/v1:StatefulSet", "us-east-redis")
 	assert.EqualValues(t, 6, sts.Input("spec.replicas"))
 	assert.Equal(t, "tars-data", sts.Input("metadata.namespace"))
+	// The alerts count members and select namespaces by these.
+	assert.EqualValues(t, slo.RedisMembers, sts.Input("spec.replicas"), "slo.RedisMembers")
+	nsRe := regexp.MustCompile("^(" + slo.ServiceNamespaces + ")$")
+	for _, ns := range []string{fmt.Sprint(sts.Input("metadata.namespace")), redis.DefaultAppNamespace} {
+		assert.True(t, nsRe.MatchString(ns), "slo.ServiceNamespaces does not match %s", ns)
+	}
 	assert.Equal(t, "Parallel", sts.Input("spec.podManagementPolicy"))
 	pod := sts.Input("spec.template.spec").(map[string]any)
 	containers := pod["containers"].([]any)

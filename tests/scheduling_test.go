@@ -582,6 +582,13 @@ func placement(pods []podState, nodes []node) map[string]map[string]int {
 	return out
 }
 
+// stackNodes are the nodes of the stack's node groups, count of each.
+func stackNodes(t *testing.T, stack string, count func(nodeGroup) int) []node {
+	t.Helper()
+	g := mustRun(t, stack)
+	return nodesFor(nodeGroups(t, g), regionOf(t, g), count)
+}
+
 func regionOf(t *testing.T, g *harness.Graph) string {
 	t.Helper()
 	for _, s := range g.ByType("aws:ec2/subnet:Subnet") {
@@ -602,9 +609,7 @@ func TestSchedulingMinimumCluster(t *testing.T) {
 	for _, stack := range Stacks {
 		t.Run(stack, func(t *testing.T) {
 			t.Parallel() // each stack has its own control plane
-			g := mustRun(t, stack)
-			groups := nodeGroups(t, g)
-			nodes := nodesFor(groups, regionOf(t, g), func(ng nodeGroup) int { return ng.min })
+			nodes := stackNodes(t, stack, func(ng nodeGroup) int { return ng.min })
 			start := time.Now()
 			c := startSchedCluster(t, stack, nodes)
 			pods, problems := c.settle(t, 2*time.Minute, true)
@@ -705,9 +710,7 @@ func TestSchedulingZoneLoss(t *testing.T) {
 	for _, stack := range Stacks {
 		t.Run(stack, func(t *testing.T) {
 			t.Parallel() // each stack has its own control plane
-			g := mustRun(t, stack)
-			groups := nodeGroups(t, g)
-			nodes := nodesFor(groups, regionOf(t, g), func(ng nodeGroup) int { return ng.max })
+			nodes := stackNodes(t, stack, func(ng nodeGroup) int { return ng.max })
 			c := startSchedCluster(t, stack, nodes)
 			pods, problems := c.settle(t, 3*time.Minute, true)
 			require.Empty(t, problems, "pods the scheduler did not bind at maximum size (%d nodes)", len(nodes))

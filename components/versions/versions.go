@@ -133,10 +133,6 @@ const (
 	KubeAPIServer = "v1.34.2"
 	// Etcd is go.etcd.io/etcd/server/v3; v3.5 is what Kubernetes 1.34 supports.
 	Etcd = "v3.5.21"
-	// PrometheusOperator is github.com/prometheus-operator/prometheus-operator
-	// at the appVersion of KubePrometheusStack: the scheduling tier runs it so
-	// Prometheus and Alertmanager pods are the operator's own StatefulSets.
-	PrometheusOperator = "v0.93.1"
 )
 
 // Container images, pinned by tag.

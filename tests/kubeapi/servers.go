@@ -50,7 +50,10 @@ var binaries = []binary{
 	{name: "kube-scheduler", version: versions.KubeAPIServer, module: "tools/kubeserver/apiserver", pkg: "./scheduler"},
 	{name: "kube-controller-manager", version: versions.KubeAPIServer, module: "tools/kubeserver/apiserver", pkg: "./controllermanager"},
 	{
-		name: "prometheus-operator", version: versions.PrometheusOperator, pkg: "./cmd/operator",
+		// The operator kube-prometheus-stack runs (its appVersion): the
+		// scheduling tier's Prometheus and Alertmanager pods are its own
+		// StatefulSets.
+		name: "prometheus-operator", version: "v" + versions.KubePrometheusStack.AppVersion, pkg: "./cmd/operator",
 		upstream: "github.com/prometheus-operator/prometheus-operator",
 		// Its go.mod points these at its own directories, which the module
 		// zip leaves out; the same versions are published as modules.
