@@ -10,10 +10,12 @@ export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
 step() { printf '== %s\n' "$1" >&2; }
 
-# Debian packages the real-process tiers run: redis-server and redis-cli.
+# Debian packages the real-process tiers run: redis-server and redis-cli,
+# and PostgreSQL (initdb, postgres, pg_basebackup; tests/pgserver).
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v redis-cli >/dev/null || missing+=(redis-tools)
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
   step "installing ${missing[*]}"
   sudo=""
@@ -26,8 +28,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # Debian starts a redis-server service on install; the tests run their own.
+  # Debian starts a redis-server service and a PostgreSQL cluster on
+  # 127.0.0.1:5432 on install; the tests run their own.
   $sudo systemctl stop redis-server 2>/dev/null || true
+  if [[ " ${missing[*]} " == *" postgresql "* ]]; then
+    $sudo systemctl stop postgresql 2>/dev/null || true
+    $sudo systemctl disable postgresql 2>/dev/null || true
+    # Without systemd (a container) pg_ctlcluster stops the cluster itself.
+    { pg_lsclusters -h 2>/dev/null || true; } | while read -r version cluster _; do
+      $sudo pg_ctlcluster "$version" "$cluster" stop >/dev/null 2>&1 || true
+    done
+  fi
 fi
 
 # etcd, kube-apiserver, kube-scheduler, kube-controller-manager and
