@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/cluster"
+	"github.com/tars-platform/infra/components/postgres"
 	"github.com/tars-platform/infra/components/redis"
 	"github.com/tars-platform/infra/internal/check"
 )
@@ -28,12 +29,16 @@ const (
 	KeyCluster   = "tars:cluster"
 	KeyAlerting  = "tars:alerting"
 	KeyRedis     = "tars:redis"
+	KeyPostgres  = "tars:postgres"
 	// Secret keys (pulumi config set --secret).
 	KeyPagerDutyCritical = "tars:pagerdutyCriticalRoutingKey"
 	KeyPagerDutyHigh     = "tars:pagerdutyHighRoutingKey"
 	KeySlackWebhook      = "tars:slackWebhookUrl"
 	KeyDeadMansSwitch    = "tars:deadMansSwitchUrl"
 	KeySMTPPassword      = "tars:smtpPassword"
+	// The Postgres roles' passwords: the same value in both stacks.
+	KeyPostgresAppPassword         = "tars:postgresAppPassword"
+	KeyPostgresReplicationPassword = "tars:postgresReplicationPassword"
 )
 
 // Topology says where this stack sits among the two regions. Both stacks
@@ -74,6 +79,11 @@ type Config struct {
 	Alerting Alerting
 	// Redis is tars:redis, defaulted.
 	Redis redis.Args
+	// Postgres is tars:postgres, defaulted, with the topology filled in.
+	Postgres postgres.Args
+	// PostgresAppPassword and PostgresReplicationPassword stay secrets.
+	PostgresAppPassword         pulumi.StringOutput
+	PostgresReplicationPassword pulumi.StringOutput
 }
 
 // Alerting is the notification config; the credentials stay Pulumi secrets.
@@ -103,6 +113,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	decode(ctx, &p, KeyCluster, &cfg.Cluster)
 	decode(ctx, &p, KeyAlerting, &cfg.Alerting.Notify)
 	decode(ctx, &p, KeyRedis, &cfg.Redis)
+	decode(ctx, &p, KeyPostgres, &cfg.Postgres)
 	for _, sk := range []struct {
 		key string
 		dst *pulumi.StringOutput
@@ -110,6 +121,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		{KeyPagerDutyCritical, &cfg.Alerting.PagerDutyCriticalKey}, {KeyPagerDutyHigh, &cfg.Alerting.PagerDutyHighKey},
 		{KeySlackWebhook, &cfg.Alerting.SlackWebhookURL}, {KeySMTPPassword, &cfg.Alerting.SMTPPassword},
 		{KeyDeadMansSwitch, &cfg.Alerting.DeadMansSwitchURL},
+		{KeyPostgresAppPassword, &cfg.PostgresAppPassword}, {KeyPostgresReplicationPassword, &cfg.PostgresReplicationPassword},
 	} {
 		v, err := config.TrySecret(ctx, sk.key)
 		if err != nil {
@@ -124,6 +136,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.Cluster = cfg.Cluster.WithDefaults()
 	cfg.Redis.StorageClass = cluster.StorageClassName
 	cfg.Redis = cfg.Redis.WithDefaults()
+	cfg.Postgres = cfg.postgresTopology(cfg.Postgres).WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, configError(ctx.Stack(), err)
 	}
@@ -219,4 +232,15 @@ func jsonKind(kind string) string {
 		return "an object"
 	}
 	return "a " + kind
+}
+
+// postgresTopology fills in what the database takes from the rest of the
+// config: the regions, the primary, the two VPCs and the storage class.
+func (c Config) postgresTopology(a postgres.Args) postgres.Args {
+	t := c.Topology
+	a.Region, a.PeerRegion, a.Primary = t.Region, t.PeerRegion, t.PostgresPrimary
+	a.AwsRegion = c.AwsRegion
+	a.VpcCidr, a.PeerVpcCidr = c.Cluster.VpcCidr, t.PeerVpcCidr
+	a.StorageClass = cluster.StorageClassName
+	return a
 }

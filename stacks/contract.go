@@ -17,12 +17,15 @@ const (
 	OutOIDCProviderArn      = "oidcProviderArn"      //
 	OutKubeconfig           = "kubeconfig"           // secret
 	OutPeeringConnectionID  = "peeringConnectionId"  // exported by the peering requester only
+	OutPostgresBucket       = "postgresBucket"       // the region's WAL and backup bucket
+	OutPostgresEndpoint     = "postgresEndpoint"     // host name of the internal replication endpoint
 )
 
 // RegionOutputs are exported by every region stack.
 var RegionOutputs = []string{
 	OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr, OutPrivateRouteTableIDs,
 	OutClusterName, OutClusterEndpoint, OutOIDCProviderArn, OutKubeconfig,
+	OutPostgresBucket, OutPostgresEndpoint,
 }
 
 // RequesterOutputs are exported only by the peering requester.
@@ -30,12 +33,18 @@ var RequesterOutputs = []string{OutPeeringConnectionID}
 
 // PeerReads are the peer outputs a stack reads, by its peering role. The
 // requester reads the peer's network to request the connection. The
-// accepter reads nothing: it finds the request in its own region by the
-// two VPC blocks, so it deploys first and never waits on the other stack.
+// accepter finds the request in its own region by the two VPC blocks, so it
+// deploys first and never waits on the other stack; it reads its peer only
+// once the peer has requested the peering (so the peer stack exists). Both
+// read the peer's database (PostgresPeerReads) for the distributed topology.
 var PeerReads = map[PeeringRole][]string{
-	PeeringRequester: {OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr},
-	PeeringAccepter:  {},
+	PeeringRequester: append([]string{OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr}, PostgresPeerReads...),
+	PeeringAccepter:  PostgresPeerReads,
 }
+
+// PostgresPeerReads: where the peer's bucket and key are and its
+// replication endpoint.
+var PostgresPeerReads = []string{OutAwsRegion, OutAccountID, OutPostgresBucket, OutPostgresEndpoint}
 
 // PeeringRole is which side of the VPC peering a stack owns.
 type PeeringRole string

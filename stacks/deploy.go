@@ -8,6 +8,7 @@ import (
 	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/components/monitoring"
+	"github.com/tars-platform/infra/components/postgres"
 	"github.com/tars-platform/infra/components/redis"
 )
 
@@ -37,14 +38,15 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if _, err := addons.New(ctx, region+"-addons", addons.Args{
+	adds, err := addons.New(ctx, region+"-addons", addons.Args{
 		ClusterName: cl.ClusterName,
 		VpcID:       cl.VpcID,
 		Region:      cl.Region,
 		OIDC:        cl.OIDC,
 		Partition:   cl.Partition,
 		Tags:        cfg.tags(),
-	}, pulumi.Provider(cl.Provider)); err != nil {
+	}, pulumi.Provider(cl.Provider))
+	if err != nil {
 		return err
 	}
 	mon, err := monitoring.New(ctx, region+"-monitoring", monitoring.Args{
@@ -67,6 +69,14 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if _, err := redis.New(ctx, region+"-redis", redisArgs, pulumi.Provider(cl.Provider)); err != nil {
 		return err
 	}
+	peering, peer, err := deployPeering(ctx, cfg, cl)
+	if err != nil {
+		return err
+	}
+	db, err := deployPostgres(ctx, cfg, cl, peer, []pulumi.Resource{adds.CertManager, adds.LoadBalancerController}, mon.Ready)
+	if err != nil {
+		return err
+	}
 	exports := pulumi.Map{
 		OutRegion:               pulumi.String(region),
 		OutAwsRegion:            pulumi.String(cl.Region),
@@ -78,10 +88,8 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		OutClusterEndpoint:      cl.Endpoint,
 		OutOIDCProviderArn:      cl.OIDCProviderArn,
 		OutKubeconfig:           cl.Kubeconfig,
-	}
-	peering, err := deployPeering(ctx, cfg, cl)
-	if err != nil {
-		return err
+		OutPostgresBucket:       db.Bucket,
+		OutPostgresEndpoint:     db.Endpoint,
 	}
 	if cfg.PeeringRole() == PeeringRequester {
 		exports[OutPeeringConnectionID] = peering.ConnectionID
@@ -97,8 +105,10 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 // stack is the region the config names and requests the connection; the
 // accepter accepts it once the requester has run, and until then warns
 // and creates nothing, returning nil (the first deployment runs it again;
-// README).
-func deployPeering(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster) (*cluster.Peering, error) {
+// README). It also returns the peer stack, nil while the accepter has no
+// request (the peer may not exist yet, and reading a stack that does not
+// exist fails the run).
+func deployPeering(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster) (*cluster.Peering, *peerStack, error) {
 	t := cfg.Topology
 	routes := map[string]pulumi.StringInput{}
 	for _, az := range cl.AvailabilityZones {
@@ -115,34 +125,73 @@ func deployPeering(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster) (*clus
 	if cfg.PeeringRole() == PeeringAccepter {
 		id, err := cluster.FindRequestedPeering(ctx, cfg.Cluster.VpcCidr, t.PeerVpcCidr)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if id == "" {
 			// A warning that cannot be logged is not worth failing the run over.
 			_ = ctx.Log.Warn(fmt.Sprintf("no VPC peering requested from %s (%s) yet: run `pulumi up -s %s`, then this stack again to accept it", t.PeerRegion, t.PeerVpcCidr, t.PeerStack), nil)
-			return nil, nil
+			return nil, nil, nil
 		}
 		args.Accept = &cluster.PeeringAccept{ConnectionID: id}
-		return cluster.NewPeering(ctx, name, args)
+		peer, err := newPeerStack(ctx, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		p, err := cluster.NewPeering(ctx, name, args)
+		return p, peer, err
 	}
 	peer, err := newPeerStack(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	net, err := peer.network()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switch {
 	case net.Region != t.PeerRegion:
-		return nil, fmt.Errorf("peer stack %s is region %q, but %s.peerRegion is %q", t.PeerStack, net.Region, KeyTopology, t.PeerRegion)
+		return nil, nil, fmt.Errorf("peer stack %s is region %q, but %s.peerRegion is %q", t.PeerStack, net.Region, KeyTopology, t.PeerRegion)
 	case net.VpcCidr != t.PeerVpcCidr:
-		return nil, fmt.Errorf("peer stack %s has VPC %s, but %s.peerVpcCidr is %s", t.PeerStack, net.VpcCidr, KeyTopology, t.PeerVpcCidr)
+		return nil, nil, fmt.Errorf("peer stack %s has VPC %s, but %s.peerVpcCidr is %s", t.PeerStack, net.VpcCidr, KeyTopology, t.PeerVpcCidr)
 	case net.AwsRegion == cl.Region:
-		return nil, fmt.Errorf("peer stack %s runs in %s too; the two regions must differ", t.PeerStack, net.AwsRegion)
+		return nil, nil, fmt.Errorf("peer stack %s runs in %s too; the two regions must differ", t.PeerStack, net.AwsRegion)
 	}
 	args.Request = &cluster.PeeringRequest{PeerRegion: net.AwsRegion, PeerAccountID: net.AccountID, PeerVpcID: net.VpcID}
-	return cluster.NewPeering(ctx, name, args)
+	p, err := cluster.NewPeering(ctx, name, args)
+	return p, peer, err
+}
+
+// deployPostgres creates the region's database. The distributed topology
+// needs the peer's bucket and replication endpoint (stack outputs). When
+// the peer has not exported them:
+//   - the primary region runs a primary without a standby region, and
+//     warns (a later `pulumi up` after the peer's adds the topology);
+//   - the replica region on its first deployment (the peer has not even
+//     requested the peering, so it has not run) creates its bucket, key
+//     and endpoint, which the primary needs, but no database, and warns;
+//   - otherwise the replica region stops: it has nothing to replicate from,
+//     and the message names the stack to run first.
+func deployPostgres(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *peerStack, deps, monitoring []pulumi.Resource) (*postgres.Database, error) {
+	t := cfg.Topology
+	a := cfg.Postgres
+	a.AccountID, a.Partition, a.OIDC = cl.AccountID, cl.Partition, cl.OIDC
+	a.AppPassword, a.ReplicationPassword = cfg.PostgresAppPassword, cfg.PostgresReplicationPassword
+	a.DependsOn, a.MonitoringDependsOn = deps, monitoring
+	a.Tags = cfg.tags()
+	missing := fmt.Errorf("peer stack %s has not been deployed", t.PeerStack)
+	if peer != nil {
+		a.Peer, missing = peer.postgres()
+	}
+	switch {
+	case a.Peer != nil:
+	case a.IsPrimary():
+		_ = ctx.Log.Warn(fmt.Sprintf("Postgres: %s runs the primary without a standby region (%v): run `pulumi up -s %s`, then this stack again to join the two regions", t.Region, missing, t.PeerStack), nil)
+	case peer == nil:
+		_ = ctx.Log.Warn(fmt.Sprintf("Postgres: no database in %s yet: it replicates from %s (tars:topology.postgresPrimary), whose stack has not been deployed; run `pulumi up -s %s`, then this stack again", t.Region, t.PostgresPrimary, t.PeerStack), nil)
+	default:
+		return nil, fmt.Errorf("stack %s: Postgres replicates from %s (tars:topology.postgresPrimary), but %v: run `pulumi up -s %s` first, then this stack", cfg.Stack, t.PostgresPrimary, missing, t.PeerStack)
+	}
+	return postgres.New(ctx, t.Region+"-postgres", a, pulumi.Provider(cl.Provider))
 }
 
 // alertingArgs builds the alerting component's args from config.

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tars-platform/infra/components/postgres"
 )
 
 // peerStack reads the peer region's stack outputs, only those its role
@@ -76,4 +77,22 @@ func (p *peerStack) network() (*peerNetwork, error) {
 		}
 	}
 	return &n, nil
+}
+
+// postgres reads the peer's database outputs.
+func (p *peerStack) postgres() (*postgres.Peer, error) {
+	var peer postgres.Peer
+	var err error
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{
+		{OutAwsRegion, &peer.AwsRegion}, {OutAccountID, &peer.AccountID},
+		{OutPostgresBucket, &peer.Bucket}, {OutPostgresEndpoint, &peer.Endpoint},
+	} {
+		if *f.dst, err = p.readString(f.key); err != nil {
+			return nil, err
+		}
+	}
+	return &peer, nil
 }

@@ -21,6 +21,7 @@ func (c Config) Validate() error {
 	p.Merge(KeyCluster+".", c.Cluster.Validate())
 	p.Merge(KeyAlerting+".", c.alertingArgs().Validate())
 	p.Merge(KeyRedis+".", c.Redis.Validate())
+	p.Merge(KeyPostgres+".", c.Postgres.ValidateConfig())
 	if vpc, err := check.IPv4Prefix(c.Cluster.VpcCidr); err == nil {
 		if peer, err := check.IPv4Prefix(c.Topology.PeerVpcCidr); err == nil && vpc.Overlaps(peer) {
 			p.Addf(KeyTopology+".peerVpcCidr", "(%s) overlaps %s.vpcCidr (%s); peered VPCs need disjoint blocks", c.Topology.PeerVpcCidr, KeyCluster, c.Cluster.VpcCidr)

@@ -142,4 +142,9 @@ const (
 	Redis = "redis:7.4.2"
 	// RedisExporter is oliver006/redis_exporter (GitHub releases).
 	RedisExporter = "oliver006/redis_exporter:v1.67.0"
+	// Postgres is the PostgreSQL image of the Cluster: the default image
+	// of the pinned CloudNativePG operator 1.30.0 (pkg/versions
+	// DefaultImageName), named so an operator upgrade never changes the
+	// database's major version behind the program's back.
+	Postgres = "ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie"
 )

@@ -38,7 +38,6 @@ var (
 	defaultAlertmanagerReplicas  = slo.AlertmanagerReplicas
 	defaultFailoverBudgetSeconds = slo.FailoverBudget.Seconds()
 	defaultLokiRetention         = model.Duration(slo.LokiRetention).String()
-	defaultBackupRetention       = model.Duration(slo.BackupRetention).String()
 )
 
 // productionServices are sampled at slo.ProductionTraceSampling.
@@ -73,10 +72,6 @@ func platformPolicies() []policyx.Policy {
 			"Jaeger samples the production services at 100 %.",
 			mandatory, schema(map[string]map[string]any{"services": {"type": "array", "default": productionServices}}),
 			[]string{typeConfigMap}, jaegerSampling),
-		resourcePolicy("postgres-wal-archiving-and-backups",
-			"CloudNativePG clusters archive WAL through the Barman Cloud plugin and its object store keeps backups 30 days.",
-			mandatory, schema(map[string]map[string]any{"backupRetention": {"type": "string", "default": defaultBackupRetention}}),
-			[]string{typeCNPGCluster, typeBarmanObjStore}, postgresBackups),
 		stackPolicy("route53-failover-budget",
 			"Route 53 failover (request interval × failure threshold + record TTL) fits the 90 s budget of seed 003.",
 			mandatory, failoverBudget),
@@ -196,27 +191,6 @@ func jaegerSampling(r policyx.AnalyzerResource, cfg map[string]any) []string {
 		}
 	}
 	return out
-}
-
-func postgresBackups(r policyx.AnalyzerResource, cfg map[string]any) []string {
-	switch r.Type {
-	case typeCNPGCluster:
-		for _, p := range mapList(r.Properties, "spec.plugins") {
-			name, _ := str(p, "name")
-			archiver, _ := boolean(p, "isWALArchiver")
-			if name == "barman-cloud.cloudnative-pg.io" && archiver {
-				return nil
-			}
-		}
-		return []string{"WAL archiving is off: add spec.plugins {name: barman-cloud.cloudnative-pg.io, isWALArchiver: true}"}
-	case typeBarmanObjStore:
-		want, _ := promDuration(cfgString(cfg, "backupRetention"))
-		got, _ := str(r.Properties, "spec.retentionPolicy")
-		if d, ok := promDuration(got); !ok || d < want {
-			return []string{fmt.Sprintf("spec.retentionPolicy is %q, want at least %s", got, cfgString(cfg, "backupRetention"))}
-		}
-	}
-	return nil
 }
 
 // failoverBudget checks, for each health check, the worst-case time from

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tars-platform/infra/components/postgres"
 	"github.com/tars-platform/infra/stacks"
 )
 
@@ -199,6 +200,8 @@ func mockPeerOutputs(dir string, cfg *StackConfig) (map[string]any, []string, er
 		stacks.OutClusterEndpoint:      "https://" + name + ".eks.amazonaws.com",
 		stacks.OutOIDCProviderArn:      "arn:aws:iam::" + MockAccountID + ":oidc-provider/oidc.eks." + awsRegion + ".amazonaws.com/id/" + name,
 		stacks.OutKubeconfig:           "{}",
+		stacks.OutPostgresBucket:       postgres.BucketName(MockAccountID, awsRegion),
+		stacks.OutPostgresEndpoint:     "internal-" + postgres.ClusterName(fmt.Sprint(peerTopo["region"])) + ".elb." + awsRegion + ".amazonaws.com",
 	}
 	for _, k := range stacks.RegionOutputs {
 		if _, ok := values[k]; !ok {
