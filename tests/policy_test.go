@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -144,12 +145,28 @@ func TestPolicyRulesFailAndPass(t *testing.T) {
 	samplingCM := func(param string) policyx.AnalyzerResource {
 		return fixture("kubernetes:core/v1:ConfigMap", "sampling", map[string]any{"data": map[string]any{"strategies.json": `{"service_strategies":[{"service":"tars-backend","type":"probabilistic","param":` + param + `},{"service":"tars-rag-service","type":"probabilistic","param":1.0}],"default_strategy":{"type":"probabilistic","param":0.1}}`}})
 	}
-	cnpg := func(archiver bool) policyx.AnalyzerResource {
-		return fixture("kubernetes:postgresql.cnpg.io/v1:Cluster", "pg", map[string]any{"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster",
-			"spec": map[string]any{"plugins": []any{map[string]any{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": archiver}}}})
+	// pg is a Cluster with its archive store and its scheduled backup.
+	pg := func(archiver bool, retention, schedule string) []policyx.AnalyzerResource {
+		meta := func(name string) map[string]any { return map[string]any{"name": name, "namespace": "tars-postgres"} }
+		return []policyx.AnalyzerResource{
+			fixture("kubernetes:postgresql.cnpg.io/v1:Cluster", "pg", map[string]any{"metadata": meta("tars-pg"),
+				"spec": map[string]any{"plugins": []any{map[string]any{"name": "barman-cloud.cloudnative-pg.io", "isWALArchiver": archiver,
+					"parameters": map[string]any{"barmanObjectName": "wal"}}}}}),
+			fixture("kubernetes:barmancloud.cnpg.io/v1:ObjectStore", "wal", map[string]any{"metadata": meta("wal"), "spec": map[string]any{"retentionPolicy": retention}}),
+			// The peer's store, read only, needs no retention of its own.
+			fixture("kubernetes:barmancloud.cnpg.io/v1:ObjectStore", "peer", map[string]any{"metadata": meta("peer"), "spec": map[string]any{}}),
+			fixture("kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "daily", map[string]any{"metadata": meta("daily"), "spec": map[string]any{
+				"schedule": schedule, "cluster": map[string]any{"name": "tars-pg"}, "method": "plugin",
+				"pluginConfiguration": map[string]any{"name": "barman-cloud.cloudnative-pg.io"}}}),
+		}
 	}
-	objectStore := func(retention string) policyx.AnalyzerResource {
-		return fixture("kubernetes:barmancloud.cnpg.io/v1:ObjectStore", "store", map[string]any{"apiVersion": "barmancloud.cnpg.io/v1", "kind": "ObjectStore", "spec": map[string]any{"retentionPolicy": retention}})
+	lagRule := func(thresholds ...string) []policyx.AnalyzerResource {
+		var rules []any
+		for i, th := range thresholds {
+			rules = append(rules, map[string]any{"alert": fmt.Sprintf("Lag%d", i), "expr": "max(cnpg_pg_replication_lag) > " + th})
+		}
+		return append(pg(true, "30d", "0 0 2 * * *")[:1], fixture("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "replication",
+			map[string]any{"spec": map[string]any{"groups": []any{map[string]any{"name": "r", "rules": rules}}}}))
 	}
 	loki := func(retention string, enabled bool) policyx.AnalyzerResource {
 		return fixture("kubernetes:helm.sh/v3:Release", "loki", map[string]any{"chart": "loki", "values": map[string]any{"loki": map[string]any{
@@ -204,8 +221,10 @@ func TestPolicyRulesFailAndPass(t *testing.T) {
 		{"loki-retention", []policyx.AnalyzerResource{loki("720h", false)}, "compactor.retention_enabled is not true", []policyx.AnalyzerResource{loki("720h", true)}},
 		{"jaeger-production-sampling", []policyx.AnalyzerResource{samplingCM("0.5")}, "service tars-backend is sampled probabilistic 0.5, want probabilistic 1",
 			[]policyx.AnalyzerResource{samplingCM("1.0")}},
-		{"postgres-wal-archiving-and-backups", []policyx.AnalyzerResource{cnpg(false)}, "WAL archiving is off", []policyx.AnalyzerResource{cnpg(true)}},
-		{"postgres-wal-archiving-and-backups", []policyx.AnalyzerResource{objectStore("7d")}, `spec.retentionPolicy is "7d", want at least 30d`, []policyx.AnalyzerResource{objectStore("30d")}},
+		{"postgres-wal-archiving-and-backups", pg(false, "30d", "0 0 2 * * *"), "cluster tars-pg: WAL archiving is off", pg(true, "30d", "0 0 2 * * *")},
+		{"postgres-wal-archiving-and-backups", pg(true, "7d", "0 0 2 * * *"), `ObjectStore wal (the archive of cluster tars-pg): spec.retentionPolicy is "7d", want at least 30d`, pg(true, "5w", "0 0 2 * * *")},
+		{"postgres-wal-archiving-and-backups", pg(true, "30d", "0 0 * * * *"), "cluster tars-pg has no daily backup", pg(true, "30d", "0 30 1 * * *")},
+		{"postgres-replication-lag-alert", lagRule("60"), "no alert fires on cnpg_pg_replication_lag at or below the 5 s replication-lag target (only Lag0 at 60 s)", lagRule("5", "60")},
 		{"route53-failover-budget", healthCheckWithRecord(30, 3, 60), "failover takes up to 150 s (request interval 30 s × failure threshold 3 + TTL 60 s), over the 90 s budget",
 			healthCheckWithRecord(10, 3, 60)},
 		{"region-stack-complete", []policyx.AnalyzerResource{fixture("aws:eks/cluster:Cluster", "eks", map[string]any{})}, "the stack lacks the region cluster component (tars:cluster:Cluster)", nil},

@@ -151,7 +151,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	d.ClusterName = pulumi.String(self).ToStringOutput()
 	d.Bucket = pulumi.String(bkt.Name).ToStringOutput()
 	d.KeyArn = bkt.KeyArn
-	d.Endpoint = svc.Status.LoadBalancer().Ingress().Index(pulumi.Int(0)).Hostname().Elem()
+	// The load balancer's host name, once the controller has provisioned it.
+	d.Endpoint = svc.Status.ApplyT(func(st *corev1.ServiceStatus) string {
+		if st == nil || st.LoadBalancer == nil || len(st.LoadBalancer.Ingress) == 0 || st.LoadBalancer.Ingress[0].Hostname == nil {
+			return ""
+		}
+		return *st.LoadBalancer.Ingress[0].Hostname
+	}).(pulumi.StringOutput)
 	d.ReadWriteService = pulumi.Sprintf("%s-rw.%s.svc.cluster.local:%d", self, args.Namespace, Port)
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"clusterName": d.ClusterName, "bucket": d.Bucket, "keyArn": d.KeyArn, "endpoint": d.Endpoint, "readWriteService": d.ReadWriteService,

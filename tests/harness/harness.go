@@ -158,6 +158,21 @@ func requestedPeering(cfg *StackConfig, pending bool) mockPeering {
 	}
 }
 
+// PeerOutputs returns the outputs the mocks give stack's peer by default
+// (from the peer's own stack file), to edit and pass to WithPeerOutputs.
+func PeerOutputs(stack string) (map[string]any, error) {
+	dir, err := ProjectDir()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadStackConfig(dir, stack)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := mockPeerOutputs(dir, cfg)
+	return out, err
+}
+
 // mockPeerOutputs builds the outputs the peer stack would export, from the
 // peer's own stack file (its region, AWS region, VPC block and AZ count), so
 // the owner stack's peering sees realistic, consistent facts.
