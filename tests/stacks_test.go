@@ -97,7 +97,10 @@ func TestPeeringEachStackOwnsItsSide(t *testing.T) {
 	assert.Equal(t, connID, acc.Input("vpcPeeringConnectionId"), "us-west accepts the connection us-east requested")
 	assert.Equal(t, true, acc.Input("autoAccept"))
 	assert.Empty(t, west.ByType("aws:ec2/vpcPeeringConnection:VpcPeeringConnection"))
-	assert.Empty(t, west.ByType("pulumi:pulumi:StackReference"), "the accepter reads nothing of its peer: it can deploy first")
+	// The accepter reads its peer only once the peer has requested the
+	// peering (so the peer stack exists), and then only its database.
+	ref := one(t, west, "pulumi:pulumi:StackReference", "us-east")
+	assert.Equal(t, "us-east", ref.Input("name"))
 
 	for stack, g := range map[string]*harness.Graph{"us-east": east, "us-west": west} {
 		assert.Empty(t, g.ByType("pulumi:providers:aws"), "%s has no provider for the other region", stack)
@@ -124,6 +127,7 @@ func TestPeeringEachStackOwnsItsSide(t *testing.T) {
 func TestPeeringAccepterBeforeTheRequest(t *testing.T) {
 	g := mustRun(t, "us-west", harness.WithPeeringNotRequested())
 	assert.Empty(t, g.ByType("tars:cluster:Peering"))
+	assert.Empty(t, g.ByType("pulumi:pulumi:StackReference"), "the peer may not exist yet: reading it would fail the run")
 	assert.Empty(t, g.ByType("aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"))
 	// Once us-east has requested it, the lookup by the two VPC blocks finds it.
 	g = mustRun(t, "us-west")
