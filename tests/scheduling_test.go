@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/tests/charttier"
 	"github.com/tars-platform/infra/tests/harness"
 	"github.com/tars-platform/infra/tests/kubeapi"
@@ -188,6 +189,68 @@ func eksAddonWorkloads() []map[string]any {
 	}
 }
 
+// cnpgInstances models the pods CloudNativePG makes of each Cluster as a
+// StatefulSet of the same pods (the operator creates pods and claims
+// itself, and no operator runs here): one per instance, with the Cluster's
+// labels, resources, anti-affinity and zone spread, the Barman Cloud
+// plugin's sidecar as its ObjectStore sizes it, and the data and WAL
+// claims on the Cluster's storage class.
+func cnpgInstances(t *testing.T, objs []map[string]any) []map[string]any {
+	t.Helper()
+	stores := map[string]map[string]any{}
+	for _, o := range objs {
+		if o["kind"] == "ObjectStore" {
+			m := asMap(o["metadata"])
+			stores[fmt.Sprint(m["namespace"], "/", m["name"])] = asMap(o["spec"])
+		}
+	}
+	var out []map[string]any
+	for _, o := range objs {
+		if o["kind"] != "Cluster" || o["apiVersion"] != "postgresql.cnpg.io/v1" {
+			continue
+		}
+		meta, spec := asMap(o["metadata"]), asMap(o["spec"])
+		name, ns := meta["name"], meta["namespace"]
+		labels := map[string]any{"cnpg.io/cluster": name, "cnpg.io/podRole": "instance"}
+		containers := []any{map[string]any{"name": "postgres", "image": versions.Postgres, "resources": spec["resources"]}}
+		for _, p := range asList(spec["plugins"]) {
+			store, ok := stores[fmt.Sprint(ns, "/", asMap(asMap(p)["parameters"])["barmanObjectName"])]
+			require.True(t, ok, "Cluster %s/%s archives to an ObjectStore the stack does not define", ns, name)
+			containers = append(containers, map[string]any{"name": "plugin-barman-cloud", "image": "registry.k8s.io/pause:3.10",
+				"resources": asMap(store["instanceSidecarConfiguration"])["resources"]})
+		}
+		pod := map[string]any{"containers": containers, "topologySpreadConstraints": spec["topologySpreadConstraints"]}
+		if aff := asMap(spec["affinity"]); aff["enablePodAntiAffinity"] == true {
+			term := map[string]any{"topologyKey": aff["topologyKey"], "labelSelector": map[string]any{"matchLabels": map[string]any{"cnpg.io/cluster": name}}}
+			anti := map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": []any{term}}
+			if aff["podAntiAffinityType"] != "required" {
+				anti = map[string]any{"preferredDuringSchedulingIgnoredDuringExecution": []any{map[string]any{"weight": 100, "podAffinityTerm": term}}}
+			}
+			pod["affinity"] = map[string]any{"podAntiAffinity": anti}
+		}
+		claim := func(claimName string, st map[string]any) map[string]any {
+			return map[string]any{"metadata": map[string]any{"name": claimName}, "spec": map[string]any{
+				"accessModes": []any{"ReadWriteOnce"}, "storageClassName": st["storageClass"],
+				"resources": map[string]any{"requests": map[string]any{"storage": st["size"]}}}}
+		}
+		claims := []any{claim("pgdata", asMap(spec["storage"]))}
+		if wal := asMap(spec["walStorage"]); wal != nil {
+			claims = append(claims, claim("pg-wal", wal))
+		}
+		out = append(out, map[string]any{
+			"apiVersion": "apps/v1", "kind": "StatefulSet",
+			"metadata": map[string]any{"name": name, "namespace": ns},
+			"spec": map[string]any{
+				"replicas": spec["instances"], "serviceName": name, "podManagementPolicy": "Parallel",
+				"selector":             map[string]any{"matchLabels": labels},
+				"template":             map[string]any{"metadata": map[string]any{"labels": labels}, "spec": pod},
+				"volumeClaimTemplates": claims,
+			},
+		})
+	}
+	return out
+}
+
 // workload is a minimal Deployment or DaemonSet whose pods request cpu and
 // mem per container.
 func workload(kind, ns, name string, replicas int, cpu, mem string, containers int) map[string]any {
@@ -272,6 +335,7 @@ func startSchedCluster(t *testing.T, stack string, nodes []node) *schedCluster {
 		objs = append(objs, map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": r.Namespace}})
 	}
 	objs = append(objs, eksAddonWorkloads()...)
+	objs = append(objs, cnpgInstances(t, objs)...)
 	for _, o := range objs {
 		meta := asMap(o["metadata"])
 		id := func(kind, prefix string) string {
@@ -690,14 +754,25 @@ type quorum struct {
 }
 
 // quorums are the stateful workloads whose quorum a zone loss must not
-// break. Postgres joins when the stack runs it.
+// break; "<region>" in an owner is the stack's region.
 var quorums = []quorum{
+	{owner: "StatefulSet tars-postgres/tars-pg-<region>", members: 3, minAlive: 2,
+		rationale: "the primary and a local synchronous standby (ANY 1): commits stay durable inside the region; CloudNativePG's pods, modelled as a StatefulSet"},
 	{owner: "StatefulSet tars-data/redis", members: 6, minAlive: 4,
 		rationale: "3 masters in 3 zones, each replica outside its master's zone: a zone may take one master and one replica, and 2 of 3 masters must remain to elect the replacement"},
 	{owner: "StatefulSet monitoring/alertmanager-kube-prometheus-stack-alertmanager", members: 3, minAlive: 2,
 		rationale: "a majority of the gossip mesh keeps deduplicating notifications"},
 	{owner: "StatefulSet monitoring/prometheus-kube-prometheus-stack-prometheus", members: 2, minAlive: 1,
 		rationale: "two identical replicas: one keeps evaluating the rules"},
+}
+
+// stackQuorums are the quorums with the region's names filled in.
+func stackQuorums(region string) []quorum {
+	out := slices.Clone(quorums)
+	for i := range out {
+		out[i].owner = strings.ReplaceAll(out[i].owner, "<region>", region)
+	}
+	return out
 }
 
 // TestSchedulingZoneLoss: each stack at its maximum node count over three
@@ -712,16 +787,17 @@ func TestSchedulingZoneLoss(t *testing.T) {
 			t.Parallel() // each stack has its own control plane
 			nodes := stackNodes(t, stack, func(ng nodeGroup) int { return ng.max })
 			c := startSchedCluster(t, stack, nodes)
+			qs := stackQuorums(fmt.Sprint(asMap(renderStack(t, stack).graph.Config.Values["tars:topology"])["region"]))
 			pods, problems := c.settle(t, 3*time.Minute, true)
 			require.Empty(t, problems, "pods the scheduler did not bind at maximum size (%d nodes)", len(nodes))
 			before := placement(pods, nodes)
-			for _, q := range quorums {
+			for _, q := range qs {
 				require.Contains(t, before, q.owner, "%s is not among the stack's workloads", q.owner)
 			}
 
 			// The zone with the most quorum members goes.
 			load := map[string]int{}
-			for _, q := range quorums {
+			for _, q := range qs {
 				for z, n := range before[q.owner] {
 					load[z] += n
 				}
@@ -758,7 +834,7 @@ func TestSchedulingZoneLoss(t *testing.T) {
 			}
 			t.Logf("%s: zone %s lost (%d of %d nodes left); still unplaced after rescheduling:\n  %s", stack, lost, len(left), len(nodes), strings.Join(pending, "\n  "))
 			placed := placement(after, left)
-			for _, q := range quorums {
+			for _, q := range qs {
 				alive := 0
 				for z, n := range placed[q.owner] {
 					if z != lost {
