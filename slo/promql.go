@@ -70,7 +70,7 @@ const (
 	// ServiceNamespaces are the T.A.R.S. services' and their data stores'
 	// namespaces, as a regex (tars:redis appNamespace and namespace;
 	// TestRedisGraphCarriesTheSeedSettings ties them together).
-	ServiceNamespaces = `tars|tars-data`
+	ServiceNamespaces = `tars|tars-data|tars-postgres`
 )
 
 // stillFailing is the last hour's availability of the services, where the

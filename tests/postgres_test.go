@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/components/postgres/pgconf"
 	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/slo"
 	"github.com/tars-platform/infra/stacks"
 	"github.com/tars-platform/infra/tests/harness"
 	"github.com/tars-platform/infra/tests/kubeapi"
@@ -52,6 +53,8 @@ func TestPostgresClusterCarriesTheSeedSettings(t *testing.T) {
 	pg := one(t, g, typeCNPGCluster, "us-east-postgres-cluster")
 	assert.Equal(t, "tars-pg-us-east", pg.Input("metadata.name"))
 	assert.Equal(t, "tars-postgres", pg.Input("metadata.namespace"))
+	// PodCrashLooping pages for the T.A.R.S. namespaces: the database's is one.
+	assert.Regexp(t, "^("+slo.ServiceNamespaces+")$", pg.Input("metadata.namespace"))
 	spec := pgSpec(t, g)
 	assert.EqualValues(t, 3, spec["instances"])
 	assert.Equal(t, "ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie", spec["imageName"])
