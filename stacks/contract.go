@@ -19,13 +19,14 @@ const (
 	OutPeeringConnectionID  = "peeringConnectionId"  // exported by the peering requester only
 	OutPostgresBucket       = "postgresBucket"       // the region's WAL and backup bucket
 	OutPostgresEndpoint     = "postgresEndpoint"     // host name of the internal replication endpoint
+	OutPostgresCluster      = "postgresCluster"      // the region's Cluster, "" while it has none
 )
 
 // RegionOutputs are exported by every region stack.
 var RegionOutputs = []string{
 	OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr, OutPrivateRouteTableIDs,
 	OutClusterName, OutClusterEndpoint, OutOIDCProviderArn, OutKubeconfig,
-	OutPostgresBucket, OutPostgresEndpoint,
+	OutPostgresBucket, OutPostgresEndpoint, OutPostgresCluster,
 }
 
 // RequesterOutputs are exported only by the peering requester.
@@ -44,7 +45,7 @@ var PeerReads = map[PeeringRole][]string{
 
 // PostgresPeerReads: where the peer's bucket and key are and its
 // replication endpoint.
-var PostgresPeerReads = []string{OutAwsRegion, OutAccountID, OutPostgresBucket, OutPostgresEndpoint}
+var PostgresPeerReads = []string{OutAwsRegion, OutAccountID, OutPostgresBucket, OutPostgresEndpoint, OutPostgresCluster}
 
 // PeeringRole is which side of the VPC peering a stack owns.
 type PeeringRole string

@@ -90,6 +90,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		OutKubeconfig:           cl.Kubeconfig,
 		OutPostgresBucket:       db.Bucket,
 		OutPostgresEndpoint:     db.Endpoint,
+		OutPostgresCluster:      pulumi.String(db.DatabaseName()),
 	}
 	if cfg.PeeringRole() == PeeringRequester {
 		exports[OutPeeringConnectionID] = peering.ConnectionID
@@ -162,8 +163,8 @@ func deployPeering(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster) (*clus
 }
 
 // deployPostgres creates the region's database. The distributed topology
-// needs the peer's bucket and replication endpoint (stack outputs). When
-// the peer has not exported them:
+// needs the peer's bucket, replication endpoint and whether it runs the
+// database (stack outputs). When the peer has not exported them:
 //   - the primary region runs a primary without a standby region, and
 //     warns (a later `pulumi up` after the peer's adds the topology);
 //   - the replica region on its first deployment (the peer has not even
@@ -183,12 +184,15 @@ func deployPostgres(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer 
 		a.Peer, missing = peer.postgres()
 	}
 	switch {
-	case a.Peer != nil:
-	case a.IsPrimary():
+	case a.IsPrimary() && a.Peer == nil:
 		_ = ctx.Log.Warn(fmt.Sprintf("Postgres: %s runs the primary without a standby region (%v): run `pulumi up -s %s`, then this stack again to join the two regions", t.Region, missing, t.PeerStack), nil)
+	case a.IsPrimary(), a.HasDatabase():
 	case peer == nil:
 		_ = ctx.Log.Warn(fmt.Sprintf("Postgres: no database in %s yet: it replicates from %s (tars:topology.postgresPrimary), whose stack has not been deployed; run `pulumi up -s %s`, then this stack again", t.Region, t.PostgresPrimary, t.PeerStack), nil)
 	default:
+		if missing == nil {
+			missing = fmt.Errorf("peer stack %s runs no database yet (%s is empty)", t.PeerStack, OutPostgresCluster)
+		}
 		return nil, fmt.Errorf("stack %s: Postgres replicates from %s (tars:topology.postgresPrimary), but %v: run `pulumi up -s %s` first, then this stack", cfg.Stack, t.PostgresPrimary, missing, t.PeerStack)
 	}
 	return postgres.New(ctx, t.Region+"-postgres", a, pulumi.Provider(cl.Provider))

@@ -94,5 +94,13 @@ func (p *peerStack) postgres() (*postgres.Peer, error) {
 			return nil, err
 		}
 	}
+	// "" is a valid value: the peer has not created its database yet.
+	v, err := p.read(OutPostgresCluster)
+	if err != nil {
+		return nil, err
+	}
+	if peer.Cluster, _ = v.(string); peer.Cluster == "" && v != "" {
+		return nil, fmt.Errorf("peer stack %s: output %q is %T %v, want a string", p.name, OutPostgresCluster, v, v)
+	}
 	return &peer, nil
 }

@@ -49,7 +49,8 @@ func get(m any, path string) any {
 // TestPostgresClusterCarriesTheSeedSettings: seed 003's settings where
 // CloudNativePG lets us set them, the instance layout and the archive.
 func TestPostgresClusterCarriesTheSeedSettings(t *testing.T) {
-	g := mustRun(t, "us-east")
+	// The first deployment: us-west exports no database yet.
+	g := mustRun(t, "us-east", harness.WithPeerOutputs(peerWithoutCluster(t, "us-east")))
 	pg := one(t, g, typeCNPGCluster, "us-east-postgres-cluster")
 	assert.Equal(t, "tars-pg-us-east", pg.Input("metadata.name"))
 	assert.Equal(t, "tars-postgres", pg.Input("metadata.namespace"))
@@ -96,9 +97,19 @@ func TestPostgresClusterCarriesTheSeedSettings(t *testing.T) {
 	assert.Equal(t, map[string]any{"database": "tars", "owner": "tars", "secret": map[string]any{"name": "tars-pg-app"},
 		"dataChecksums": true, "encoding": "UTF8", "localeCType": "C.UTF-8", "localeCollate": "C.UTF-8"}, get(spec, "bootstrap.initdb"))
 	assert.Nil(t, get(spec, "bootstrap.recovery"))
+	assert.Nil(t, pg.Input("metadata.annotations"), "a new database keeps the empty-archive check")
 	// The instances' service account is the backup role's.
 	assert.Equal(t, harness.MockRoleArn("us-east-postgres-backup"), get(spec, "serviceAccountTemplate.metadata.annotations.eks\\.amazonaws\\.com/role-arn"),
 		"role annotation")
+}
+
+// peerWithoutCluster is stack's peer before it has created its database.
+func peerWithoutCluster(t *testing.T, stack string) map[string]any {
+	t.Helper()
+	out, err := harness.PeerOutputs(stack)
+	require.NoError(t, err)
+	out[stacks.OutPostgresCluster] = ""
+	return out
 }
 
 // TestPostgresBackupsAndStores: the daily 02:00 base backup, the stores
@@ -223,11 +234,12 @@ func TestPostgresDistributedTopology(t *testing.T) {
 				assert.ElementsMatch(t, []string{"tars-pg-us-east", "tars-pg-us-west"}, names, stack)
 				if primary == stack {
 					primaries++
-					assert.NotNil(t, get(spec, "bootstrap.initdb"), stack)
-				} else {
-					assert.Equal(t, peer, get(spec, "bootstrap.recovery.source"), stack)
-					assert.Equal(t, "tars", get(spec, "bootstrap.recovery.owner"), stack)
 				}
+				// The database exists (the peer runs it): every Cluster is
+				// created from the primary's store, never by initdb.
+				assert.Nil(t, get(spec, "bootstrap.initdb"), stack)
+				assert.Equal(t, "tars-pg-"+primary, get(spec, "bootstrap.recovery.source"), stack)
+				assert.Equal(t, "tars", get(spec, "bootstrap.recovery.owner"), stack)
 				assert.Equal(t, []any{"hostssl replication tars_replicator " + map[string]string{"us-east": "10.20.0.0/16", "us-west": "10.10.0.0/16"}[stack] + " scram-sha-256"},
 					get(spec, "postgresql.pg_hba"), "only the peer VPC may stream")
 			}
@@ -294,11 +306,21 @@ func TestPostgresDeployOrder(t *testing.T) {
 	one(t, g, "aws:s3/bucketV2:BucketV2", "us-west-postgres-wal")
 	one(t, g, "kubernetes:core/v1:Service", "us-west-postgres-replication")
 	assert.Contains(t, g.Exports, stacks.OutPostgresEndpoint)
+	// The primary region initialises only while the other region has no
+	// database; a rebuilt primary region recovers from its own store.
+	assert.NotNil(t, get(pgSpec(t, mustRun(t, "us-east", harness.WithPeerOutputs(peerWithoutCluster(t, "us-east")))), "bootstrap.initdb"))
+	rebuilt := mustRun(t, "us-east")
+	assert.Equal(t, "tars-pg-us-east", get(pgSpec(t, rebuilt), "bootstrap.recovery.source"))
+	assert.Equal(t, "enabled", get(one(t, rebuilt, typeCNPGCluster, "us-east-postgres-cluster").PlainInputs(), `metadata.annotations.cnpg\.io/skipEmptyWalArchiveCheck`),
+		"its bucket holds this database's earlier archive")
 	// Later runs of the replica region stop, naming the stack to run.
 	_, err := harness.Run("us-west", harness.WithPeerOutputs(withoutDB("us-west")))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "Postgres replicates from us-east (tars:topology.postgresPrimary), but peer stack us-east does not export \"postgresBucket\"")
 	assert.Contains(t, err.Error(), "run `pulumi up -s us-east` first")
+	_, err = harness.Run("us-west", harness.WithPeerOutputs(peerWithoutCluster(t, "us-west")))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "but peer stack us-east runs no database yet (postgresCluster is empty): run `pulumi up -s us-east` first")
 }
 
 // TestPostgresCredentialsStaySecret: the roles' passwords reach the

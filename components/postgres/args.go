@@ -126,7 +126,7 @@ type Args struct {
 	// nil while the other region has not deployed it. Without it the
 	// primary region runs a primary without a standby region, and the
 	// other region creates its bucket, key and endpoint but no database
-	// (it has nothing to replicate from).
+	// (it has nothing to replicate from; also while Peer.Cluster is "").
 	Peer *Peer `json:"-"`
 	// AppPassword and ReplicationPassword are the passwords of Owner and
 	// of the cross-region replication role: Pulumi secrets, the same in
@@ -153,6 +153,10 @@ type Peer struct {
 	// Endpoint is the host name of the peer's internal replication
 	// endpoint (an internal NLB reached over the VPC peering).
 	Endpoint string
+	// Cluster is the peer's Cluster, "" while the peer has no database
+	// (its first deployment): the database then does not exist anywhere
+	// yet, and only then does the primary region initialise it.
+	Cluster string
 }
 
 // WithDefaults fills zero fields.
@@ -291,6 +295,20 @@ func (a Args) validateConfig(p *check.Problems) {
 
 // IsPrimary reports whether this region runs the primary.
 func (a Args) IsPrimary() bool { return a.Primary == a.Region }
+
+// peerHasDatabase reports whether the other region runs the database.
+func (a Args) peerHasDatabase() bool { return a.Peer != nil && a.Peer.Cluster != "" }
+
+// HasDatabase reports whether this region runs a Cluster: the primary
+// always; the other region once the primary region runs one.
+func (a Args) HasDatabase() bool { return a.IsPrimary() || a.peerHasDatabase() }
+
+// Initialises reports whether this region creates the database from
+// nothing (initdb): only the primary region, and only while the other
+// region has none, i.e. on the first deployment. Every other Cluster is
+// created by recovery from the primary's object store, so a region rebuilt
+// while the other holds the data never starts empty.
+func (a Args) Initialises() bool { return a.IsPrimary() && !a.peerHasDatabase() }
 
 // Sizing is what pgconf derives the memory settings from.
 func (a Args) Sizing() pgconf.Sizing {

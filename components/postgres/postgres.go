@@ -74,6 +74,7 @@ type Database struct {
 	// Deployed reports whether the Cluster exists (false in the replica
 	// region until the primary region has deployed its database).
 	Deployed bool
+	name     string
 }
 
 // New creates the region's database. Pass the cluster's Kubernetes provider in opts.
@@ -129,7 +130,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := d.newPodMonitor(ctx, name, args, append(inNS, pulumi.DependsOn(append([]pulumi.Resource{ns}, args.MonitoringDependsOn...)))...); err != nil {
 		return nil, fmt.Errorf("postgres %s: pod monitor: %w", name, err)
 	}
-	d.Deployed = args.IsPrimary() || args.Peer != nil
+	d.Deployed = args.HasDatabase()
 	if d.Deployed {
 		spec, err := chart.ToValues(clusterSpecFor(args, role.Arn))
 		if err != nil {
@@ -138,7 +139,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		pg, err := apiextensions.NewCustomResource(ctx, name+"-cluster", &apiextensions.CustomResourceArgs{
 			ApiVersion:  pulumi.String("postgresql.cnpg.io/v1"),
 			Kind:        pulumi.String("Cluster"),
-			Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(self), Namespace: pulumi.String(args.Namespace), Labels: labels("database")},
+			Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(self), Namespace: pulumi.String(args.Namespace), Labels: labels("database"), Annotations: clusterAnnotations(args)},
 			OtherFields: kubernetes.UntypedArgs{"spec": spec},
 		}, crOpts...)
 		if err != nil {
@@ -147,6 +148,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if err := d.newScheduledBackup(ctx, name, args, append(inNS, pulumi.DependsOn([]pulumi.Resource{pg}))...); err != nil {
 			return nil, fmt.Errorf("postgres %s: scheduled backup: %w", name, err)
 		}
+		d.name = self
 	}
 	d.ClusterName = pulumi.String(self).ToStringOutput()
 	d.Bucket = pulumi.String(bkt.Name).ToStringOutput()
@@ -166,6 +168,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	return d, nil
 }
+
+// DatabaseName is this region's Cluster, "" when the region has none yet.
+func (d *Database) DatabaseName() string { return d.name }
 
 func labels(component string) pulumi.StringMap {
 	return pulumi.StringMap{
@@ -222,14 +227,15 @@ func clusterSpecFor(a Args, roleArn pulumi.StringInput) clusterSpec {
 		}}},
 		EnablePDB: true,
 	}
-	if a.IsPrimary() {
+	if a.Initialises() {
 		spec.Bootstrap.InitDB = &initDB{Database: a.Database, Owner: a.Owner, Secret: localRef{Name: AppSecret},
 			DataChecksums: true, Encoding: "UTF8", LocaleCType: "C.UTF-8", LocaleCollate: "C.UTF-8"}
 	} else {
-		// The replica region starts from the primary's latest base backup
-		// and WAL in the primary's bucket (no load on the primary, no
-		// dependency on the link), then streams.
-		spec.Bootstrap.Recovery = &recovery{Source: peer, Database: a.Database, Owner: a.Owner, Secret: localRef{Name: AppSecret}}
+		// Once the database exists, a Cluster is only ever created from
+		// the primary's latest base backup and WAL in the primary's bucket
+		// (a rebuilt region, or a primary that lost every volume): no load
+		// on the primary, no dependency on the link; then it streams.
+		spec.Bootstrap.Recovery = &recovery{Source: ClusterName(a.Primary), Database: a.Database, Owner: a.Owner, Secret: localRef{Name: AppSecret}}
 	}
 	if a.Peer == nil {
 		// The primary region before the other region has deployed: a
@@ -246,6 +252,23 @@ func clusterSpecFor(a Args, roleArn pulumi.StringInput) clusterSpec {
 		spec.Replica.PromotionToken = a.PromotionToken
 	}
 	return spec
+}
+
+// SkipEmptyArchiveCheckAnnotation turns off CloudNativePG's check that a
+// new Cluster archives into an empty location.
+const SkipEmptyArchiveCheckAnnotation = "cnpg.io/skipEmptyWalArchiveCheck"
+
+// clusterAnnotations: a Cluster created by recovery archives into its
+// region's bucket, which may already hold this same database's earlier
+// archive (the region's previous Cluster, before it was lost or rebuilt),
+// so the check that the location is empty would stop its archiving. A
+// Cluster created by initdb keeps the check: a new database must never
+// archive over an existing one.
+func clusterAnnotations(a Args) pulumi.StringMap {
+	if a.Initialises() {
+		return nil
+	}
+	return pulumi.StringMap{SkipEmptyArchiveCheckAnnotation: pulumi.String("enabled")}
 }
 
 // externalFor is one region's entry of the distributed topology: its

@@ -217,6 +217,7 @@ func mockPeerOutputs(dir string, cfg *StackConfig) (map[string]any, []string, er
 		stacks.OutKubeconfig:           "{}",
 		stacks.OutPostgresBucket:       postgres.BucketName(MockAccountID, awsRegion),
 		stacks.OutPostgresEndpoint:     "internal-" + postgres.ClusterName(fmt.Sprint(peerTopo["region"])) + ".elb." + awsRegion + ".amazonaws.com",
+		stacks.OutPostgresCluster:      postgres.ClusterName(fmt.Sprint(peerTopo["region"])),
 	}
 	for _, k := range stacks.RegionOutputs {
 		if _, ok := values[k]; !ok {
