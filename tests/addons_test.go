@@ -202,6 +202,10 @@ func TestImagesOfEachStack(t *testing.T) {
 			// handed to the controller as --acme-http01-solver-image
 			"quay.io/jetstack/cert-manager-acmesolver:v1.21.1",
 			"public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0",
+			// the Cluster's imageName, started by the operator
+			"ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie",
+			// handed to the plugin through its ConfigMap; it injects it into every PostgreSQL pod
+			"ghcr.io/cloudnative-pg/plugin-barman-cloud-sidecar:v0.13.0",
 		} {
 			assert.Contains(t, refs, want, stack)
 		}

@@ -2,6 +2,7 @@ package helmchart
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -39,6 +40,11 @@ var customImageFields = map[string][]string{
 // controller starts later, which a registry mirror must hold too.
 var imageFlag = regexp.MustCompile(`^--?[a-z0-9-]*(image|reloader)[a-z0-9-]*=(\S+)$`)
 
+// imageKey matches ConfigMap keys that hand an image to a controller
+// through its environment (plugin-barman-cloud's SIDECAR_IMAGE, which it
+// injects into every PostgreSQL pod).
+var imageKey = regexp.MustCompile(`(^|_)IMAGE$`)
+
 // Images returns every container image the objects run: the containers,
 // init and ephemeral containers of every pod template, images named by
 // operator custom resources, and images handed to controllers in their
@@ -55,6 +61,15 @@ func Images(objs []map[string]any) []Image {
 			if ref, ok := dig(o, path).(string); ok && ref != "" {
 				out = append(out, Image{Ref: ref, Where: id + ": " + strings.Join(path, ".")})
 			}
+		}
+		if kind == "ConfigMap" && apiVersion == "v1" {
+			data, _ := o["data"].(map[string]any)
+			for _, k := range slices.Sorted(maps.Keys(data)) {
+				if ref, ok := data[k].(string); ok && imageKey.MatchString(k) && strings.Contains(ref, "/") {
+					out = append(out, Image{Ref: ref, Where: id + ": data." + k})
+				}
+			}
+			continue
 		}
 		path, ok := podSpecPaths[kind]
 		if !ok {
