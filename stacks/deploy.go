@@ -73,7 +73,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	db, err := deployPostgres(ctx, cfg, cl, peer, []pulumi.Resource{adds.CertManager, adds.LoadBalancerController}, mon.Ready)
+	db, err := deployPostgres(ctx, cfg, cl, peer, []pulumi.Resource{adds.CertManager.Helm, adds.LoadBalancerController.Helm}, mon.Ready)
 	if err != nil {
 		return err
 	}

@@ -181,7 +181,7 @@ func TestAddonsReleaseShape(t *testing.T) {
 				continue
 			}
 			require.Len(t, created, 1, "%s: exactly one resource creates namespace %s", r.Name, ns)
-			assert.Contains(t, r.Dependencies, created[0].URN, "%s waits for its namespace", r.Name)
+			assert.True(t, g.Upstream(r.URN)[created[0].URN], "%s waits for its namespace (directly, or through the release that created it)", r.Name)
 		}
 	}
 }

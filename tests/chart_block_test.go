@@ -137,6 +137,15 @@ func TestChartBlockArgsValidated(t *testing.T) {
 		{"values not a struct", chart.Args{Chart: versions.CertManager, Namespace: "x", Values: 3}, []string{
 			"chart blk: values must be a struct or a map, not int",
 		}},
+		// The Go SDK expands a component dependency into the children it
+		// has registered so far, concurrently with their registration: the
+		// release could be installed before them (CI saw the controller's
+		// release not waiting for cert-manager).
+		{"depends on a component", chart.Args{Chart: versions.CertManager, Namespace: "x", DependsOn: []pulumi.Resource{&chart.Release{}},
+			NamespaceResource: &chart.Release{}}, []string{
+			"dependsOn[0] (*chart.Release) is not a custom resource: depend on what it creates",
+			"namespaceResource (*chart.Release) is not a custom resource",
+		}},
 		{"irsa name clash", chart.Args{Chart: versions.CertManager, Namespace: "x",
 			Values: clash{ServiceAccount: map[string]string{"name": "other"}},
 			IRSA:   &chart.IRSA{OIDC: testOIDC(), Partition: "aws", ServiceAccount: "sa", ManagedPolicies: []string{"AmazonS3ReadOnlyAccess"}}}, []string{

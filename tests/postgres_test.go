@@ -1,7 +1,10 @@
 package tests
 
 import (
+	"context"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +18,7 @@ import (
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/slo"
 	"github.com/tars-platform/infra/stacks"
+	"github.com/tars-platform/infra/tests/charttier"
 	"github.com/tars-platform/infra/tests/harness"
 	"github.com/tars-platform/infra/tests/kubeapi"
 )
@@ -418,4 +422,39 @@ func TestPostgresManagedParametersMatchTheOperator(t *testing.T) {
 	mine := slices.Clone(pgconf.CNPGManaged)
 	slices.Sort(mine)
 	assert.Equal(t, operator, mine)
+}
+
+// TestPostgresConformanceDurabilityModes: kube-apiserver, with
+// CloudNativePG's CRD and its validation rules, accepts the Cluster in both
+// durability modes and rejects "preferred" durability with a named remote
+// standby, the combination the opt-in mode must avoid (so that rule is
+// enforced here, not assumed).
+func TestPostgresConformanceDurabilityModes(t *testing.T) {
+	srv := kubeAPI(t)
+	ctx := context.Background()
+	ns := map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "tars-postgres"}}
+	require.NoError(t, srv.Apply(ctx, ns, false))
+	var optIn map[string]any
+	for _, sync := range []bool{false, true} {
+		g := mustRun(t, "us-east", harness.WithConfig("tars:postgres.crossRegionSynchronous", sync))
+		ms, err := charttier.ProgramManifests(g)
+		require.NoError(t, err)
+		n := 0
+		for _, m := range ms {
+			if m.Object["kind"] == "Cluster" {
+				require.NoError(t, srv.Apply(ctx, m.Object, true), "crossRegionSynchronous %v", sync)
+				optIn, n = m.Object, n+1
+			}
+		}
+		require.Equal(t, 1, n)
+	}
+	bad, err := json.Marshal(optIn)
+	require.NoError(t, err)
+	var obj map[string]any
+	require.NoError(t, json.Unmarshal(bad, &obj))
+	obj["spec"].(map[string]any)["postgresql"].(map[string]any)["synchronous"].(map[string]any)["dataDurability"] = "preferred"
+	err = srv.Apply(ctx, obj, true)
+	var rej *kubeapi.Rejection
+	require.True(t, errors.As(err, &rej), "want a rejection, got %v", err)
+	assert.Contains(t, rej.Reason, "dataDurability set to 'preferred' requires empty 'standbyNamesPre'")
 }

@@ -81,7 +81,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("addons %s: %w", name, err)
 	}
 	a.CertManager = cm
-	lbcArgs, err := loadBalancerController(args, cm)
+	lbcArgs, err := loadBalancerController(args, cm.Helm)
 	if err != nil {
 		return nil, fmt.Errorf("addons %s: aws-load-balancer-controller: %w", name, err)
 	}

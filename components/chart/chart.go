@@ -57,8 +57,9 @@ type Args struct {
 	// it unless it is built in (kube-system …) or NamespaceResource is set.
 	Namespace string
 	// NamespaceResource is the Namespace another component created and
-	// owns (a namespace shared by several releases); the release waits for
-	// it and the block creates none.
+	// owns (a namespace shared by several releases), or the release that
+	// created it (its Helm field); the release waits for it and the block
+	// creates none. A custom resource, as in DependsOn.
 	NamespaceResource pulumi.Resource
 	// Values are the chart's values: a struct whose json tags are the
 	// chart's keys (see ToValues). Outputs of other resources go in
@@ -69,7 +70,10 @@ type Args struct {
 	// Timeout bounds the wait for the release. Default DefaultTimeout.
 	Timeout time.Duration
 	// DependsOn are what must exist before the release is installed: the
-	// release that installs CRDs or a webhook this chart uses.
+	// release that installs CRDs or a webhook this chart uses (its Helm
+	// field). Custom resources only: the Go SDK expands a component into its
+	// children when the dependent registers, concurrently with the
+	// children's own registration, so a component may count none of them.
 	DependsOn []pulumi.Resource
 	// Tags go on the AWS resources (the IRSA role).
 	Tags map[string]string
@@ -124,8 +128,18 @@ func (a Args) Validate() error {
 	if !check.DNSLabel(a.Namespace, 63) {
 		p.Addf("namespace", "(%q) must be a Kubernetes namespace name", a.Namespace)
 	}
+	for i, d := range a.DependsOn {
+		if _, custom := d.(pulumi.CustomResource); !custom {
+			p.Addf(fmt.Sprintf("dependsOn[%d]", i), "(%T) is not a custom resource: depend on what it creates (a chart.Release's Helm), or the release may not wait for it", d)
+		}
+	}
 	if a.Timeout < time.Minute {
 		p.Addf("timeout", "(%s) must be at least 1m", a.Timeout)
+	}
+	if a.NamespaceResource != nil {
+		if _, custom := a.NamespaceResource.(pulumi.CustomResource); !custom {
+			p.Addf("namespaceResource", "(%T) is not a custom resource: pass the Namespace or the Helm release that created it", a.NamespaceResource)
+		}
 	}
 	if a.IRSA != nil {
 		i := a.IRSA

@@ -124,7 +124,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("monitoring %s: %w", name, err)
 	}
 	m.Namespace = ns.Metadata.Name().Elem()
-	m.Ready = []pulumi.Resource{ns, stack}
+	m.Ready = []pulumi.Resource{ns, stack.Helm}
 	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{"namespace": m.Namespace}); err != nil {
 		return nil, fmt.Errorf("monitoring %s: register outputs: %w", name, err)
 	}

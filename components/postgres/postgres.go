@@ -123,7 +123,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := d.newNetworkPolicy(ctx, name, args, inNS...); err != nil {
 		return nil, fmt.Errorf("postgres %s: network policy: %w", name, err)
 	}
-	crOpts := append(inNS, pulumi.DependsOn([]pulumi.Resource{ns, operator}))
+	crOpts := append(inNS, pulumi.DependsOn([]pulumi.Resource{ns, operator.Helm}))
 	if err := d.newObjectStores(ctx, name, args, bkt, crOpts...); err != nil {
 		return nil, fmt.Errorf("postgres %s: object stores: %w", name, err)
 	}
@@ -365,7 +365,7 @@ func pluginRelease(a Args, operator *chart.Release) chart.Args {
 		Chart:     versions.PluginBarmanCloud,
 		Namespace: OperatorNamespace,
 		// The operator's release created the namespace.
-		NamespaceResource: operator,
+		NamespaceResource: operator.Helm,
 		Values: pluginValues{
 			ReplicaCount: OperatorReplicas,
 			Resources:    chart.Burstable(chart.ResourceList{CPU: "50m", Memory: "128Mi"}, chart.ResourceList{CPU: "500m", Memory: "256Mi"}),
@@ -373,7 +373,7 @@ func pluginRelease(a Args, operator *chart.Release) chart.Args {
 				"app.kubernetes.io/name": "plugin-barman-cloud", "app.kubernetes.io/instance": versions.PluginBarmanCloud.Name,
 			}),
 		},
-		DependsOn: append([]pulumi.Resource{operator}, a.DependsOn...),
+		DependsOn: append([]pulumi.Resource{operator.Helm}, a.DependsOn...),
 		Tags:      a.Tags,
 	}
 }
