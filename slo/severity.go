@@ -96,3 +96,33 @@ const (
 
 // ProductionServices are the services traced at 100 % (seed 003 sampling).
 var ProductionServices = []string{"tars-backend", "tars-rag-service"}
+
+// GeoDNS failover (seed 003 "GeoDNS Configuration": "failover SLA < 90 s
+// (detection < 30 s + ~60 s TTL)") and the platform's own target.
+const (
+	// FailoverDetectionSLA: the health checks must declare a region down
+	// within this (request interval × failure threshold).
+	FailoverDetectionSLA = 30 * time.Second
+	// FailoverTarget is the worst case the platform aims for, well inside
+	// the seed's FailoverBudget: detection plus what clients may still
+	// have cached.
+	FailoverTarget = 50 * time.Second
+	// LoadBalancerAliasTTL is what Route 53 answers an alias record to a
+	// load balancer with: the load balancer's own 60 s TTL.
+	LoadBalancerAliasTTL = 60 * time.Second
+)
+
+// Route53FailoverWorstCase is the longest a client can still reach a dead
+// region through a Route 53 record: the health checkers need interval ×
+// failureThreshold to declare it unhealthy, then resolvers may serve the
+// old answer for its TTL.
+func Route53FailoverWorstCase(interval time.Duration, failureThreshold int, ttl time.Duration) time.Duration {
+	return interval*time.Duration(failureThreshold) + ttl
+}
+
+// CloudflareFailoverWorstCase is the same for a proxied Cloudflare load
+// balancer: clients resolve Cloudflare's own addresses, so nothing stale is
+// cached; the monitor needs interval × consecutiveDown failed checks.
+func CloudflareFailoverWorstCase(interval time.Duration, consecutiveDown int) time.Duration {
+	return interval * time.Duration(consecutiveDown)
+}

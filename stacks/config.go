@@ -17,6 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
 	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/cluster"
+	"github.com/tars-platform/infra/components/geodns"
 	"github.com/tars-platform/infra/components/postgres"
 	"github.com/tars-platform/infra/components/redis"
 	"github.com/tars-platform/infra/internal/check"
@@ -30,6 +31,7 @@ const (
 	KeyAlerting  = "tars:alerting"
 	KeyRedis     = "tars:redis"
 	KeyPostgres  = "tars:postgres"
+	KeyDNS       = "tars:dns"
 	// Secret keys (pulumi config set --secret).
 	KeyPagerDutyCritical = "tars:pagerdutyCriticalRoutingKey"
 	KeyPagerDutyHigh     = "tars:pagerdutyHighRoutingKey"
@@ -39,6 +41,8 @@ const (
 	// The Postgres roles' passwords: the same value in both stacks.
 	KeyPostgresAppPassword         = "tars:postgresAppPassword"
 	KeyPostgresReplicationPassword = "tars:postgresReplicationPassword"
+	// KeyCloudflareToken is required only when tars:dns.cloudflare.enabled.
+	KeyCloudflareToken = "tars:cloudflareApiToken"
 )
 
 // Topology says where this stack sits among the two regions. Both stacks
@@ -84,6 +88,10 @@ type Config struct {
 	// PostgresAppPassword and PostgresReplicationPassword stay secrets.
 	PostgresAppPassword         pulumi.StringOutput
 	PostgresReplicationPassword pulumi.StringOutput
+	// DNS is tars:dns, defaulted, with the topology filled in.
+	DNS geodns.Args
+	// CloudflareAPIToken is set when the stack has tars:cloudflareApiToken.
+	CloudflareAPIToken *pulumi.StringOutput
 }
 
 // Alerting is the notification config; the credentials stay Pulumi secrets.
@@ -114,6 +122,10 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	decode(ctx, &p, KeyAlerting, &cfg.Alerting.Notify)
 	decode(ctx, &p, KeyRedis, &cfg.Redis)
 	decode(ctx, &p, KeyPostgres, &cfg.Postgres)
+	decode(ctx, &p, KeyDNS, &cfg.DNS)
+	if tok, err := config.TrySecret(ctx, KeyCloudflareToken); err == nil {
+		cfg.CloudflareAPIToken = &tok
+	}
 	for _, sk := range []struct {
 		key string
 		dst *pulumi.StringOutput
@@ -137,6 +149,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.Redis.StorageClass = cluster.StorageClassName
 	cfg.Redis = cfg.Redis.WithDefaults()
 	cfg.Postgres = cfg.postgresTopology(cfg.Postgres).WithDefaults()
+	cfg.DNS = cfg.dnsTopology(cfg.DNS).WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, configError(ctx.Stack(), err)
 	}
@@ -242,5 +255,13 @@ func (c Config) postgresTopology(a postgres.Args) postgres.Args {
 	a.AwsRegion = c.AwsRegion
 	a.VpcCidr, a.PeerVpcCidr = c.Cluster.VpcCidr, t.PeerVpcCidr
 	a.StorageClass = cluster.StorageClassName
+	return a
+}
+
+// dnsTopology fills in what the edge takes from the rest of the config.
+func (c Config) dnsTopology(a geodns.Args) geodns.Args {
+	t := c.Topology
+	a.Region, a.PeerRegion, a.DNSPrimary, a.SingletonsOwner = t.Region, t.PeerRegion, t.DNSPrimary, t.SingletonsOwner
+	a.AwsRegion = c.AwsRegion
 	return a
 }

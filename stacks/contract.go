@@ -20,13 +20,15 @@ const (
 	OutPostgresBucket       = "postgresBucket"       // the region's WAL and backup bucket
 	OutPostgresEndpoint     = "postgresEndpoint"     // host name of the internal replication endpoint
 	OutPostgresCluster      = "postgresCluster"      // the region's Cluster, "" while it has none
+	OutAPIEndpoint          = "apiEndpoint"          // the public load balancer's host name
+	OutCloudflarePool       = "cloudflarePoolId"     // the region's Cloudflare pool, "" when disabled
 )
 
 // RegionOutputs are exported by every region stack.
 var RegionOutputs = []string{
 	OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr, OutPrivateRouteTableIDs,
 	OutClusterName, OutClusterEndpoint, OutOIDCProviderArn, OutKubeconfig,
-	OutPostgresBucket, OutPostgresEndpoint, OutPostgresCluster,
+	OutPostgresBucket, OutPostgresEndpoint, OutPostgresCluster, OutAPIEndpoint, OutCloudflarePool,
 }
 
 // RequesterOutputs are exported only by the peering requester.
@@ -37,10 +39,11 @@ var RequesterOutputs = []string{OutPeeringConnectionID}
 // accepter finds the request in its own region by the two VPC blocks, so it
 // deploys first and never waits on the other stack; it reads its peer only
 // once the peer has requested the peering (so the peer stack exists). Both
-// read the peer's database (PostgresPeerReads) for the distributed topology.
+// read the peer's database (PostgresPeerReads) for the distributed topology,
+// and the singletons owner reads the peer's Cloudflare pool.
 var PeerReads = map[PeeringRole][]string{
-	PeeringRequester: append([]string{OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr}, PostgresPeerReads...),
-	PeeringAccepter:  PostgresPeerReads,
+	PeeringRequester: append([]string{OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr, OutCloudflarePool}, PostgresPeerReads...),
+	PeeringAccepter:  append([]string{OutCloudflarePool}, PostgresPeerReads...),
 }
 
 // PostgresPeerReads: where the peer's bucket and key are and its

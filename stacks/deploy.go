@@ -6,7 +6,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/addons"
 	"github.com/tars-platform/infra/components/alerting"
+	"github.com/tars-platform/infra/components/apps"
 	"github.com/tars-platform/infra/components/cluster"
+	"github.com/tars-platform/infra/components/geodns"
 	"github.com/tars-platform/infra/components/monitoring"
 	"github.com/tars-platform/infra/components/postgres"
 	"github.com/tars-platform/infra/components/redis"
@@ -77,6 +79,10 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	edge, err := deployEdge(ctx, cfg, cl, peer, adds.LoadBalancerController.Helm)
+	if err != nil {
+		return err
+	}
 	exports := pulumi.Map{
 		OutRegion:               pulumi.String(region),
 		OutAwsRegion:            pulumi.String(cl.Region),
@@ -91,6 +97,8 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		OutPostgresBucket:       db.Bucket,
 		OutPostgresEndpoint:     db.Endpoint,
 		OutPostgresCluster:      pulumi.String(db.DatabaseName()),
+		OutAPIEndpoint:          edge.Endpoint,
+		OutCloudflarePool:       edge.CloudflarePool,
 	}
 	if cfg.PeeringRole() == PeeringRequester {
 		exports[OutPeeringConnectionID] = peering.ConnectionID
@@ -196,6 +204,33 @@ func deployPostgres(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer 
 		return nil, fmt.Errorf("stack %s: Postgres replicates from %s (tars:topology.postgresPrimary), but %v: run `pulumi up -s %s` first, then this stack", cfg.Stack, t.PostgresPrimary, missing, t.PeerStack)
 	}
 	return postgres.New(ctx, t.Region+"-postgres", a, pulumi.Provider(cl.Provider))
+}
+
+// deployEdge creates the services' namespace and the region's public edge
+// and DNS. The singletons owner's Cloudflare load balancer needs the peer's
+// pool (a stack output).
+func deployEdge(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *peerStack, controller pulumi.Resource) (*geodns.Edge, error) {
+	a := cfg.DNS
+	ns, err := apps.NewNamespace(ctx, cfg.Topology.Region+"-apps", a.Backend.Namespace, pulumi.Provider(cl.Provider))
+	if err != nil {
+		return nil, err
+	}
+	a.DependsOn = []pulumi.Resource{controller, ns.Resource}
+	a.Tags = cfg.tags()
+	if cfg.CloudflareAPIToken != nil {
+		a.CloudflareAPIToken = *cfg.CloudflareAPIToken
+	}
+	if a.Cloudflare.Enabled && a.OwnsSingletons() {
+		if peer == nil {
+			return nil, fmt.Errorf("stack %s: the Cloudflare load balancer needs %s's pool, and %s's stack has not been deployed: run `pulumi up -s %s` first", cfg.Stack, a.PeerRegion, a.PeerRegion, cfg.Topology.PeerStack)
+		}
+		v, err := peer.read(OutCloudflarePool)
+		if err != nil {
+			return nil, err
+		}
+		a.PeerPool, _ = v.(string)
+	}
+	return geodns.New(ctx, cfg.Topology.Region+"-edge", a, pulumi.Provider(cl.Provider))
 }
 
 // alertingArgs builds the alerting component's args from config.

@@ -22,6 +22,10 @@ func (c Config) Validate() error {
 	p.Merge(KeyAlerting+".", c.alertingArgs().Validate())
 	p.Merge(KeyRedis+".", c.Redis.Validate())
 	p.Merge(KeyPostgres+".", c.Postgres.ValidateConfig())
+	p.Merge(KeyDNS+".", c.DNS.ValidateConfig())
+	if c.DNS.Cloudflare.Enabled && c.CloudflareAPIToken == nil {
+		p.Addf(KeyCloudflareToken, "is not set, but %s.cloudflare.enabled is true: run `pulumi config set --secret %s <token>`", KeyDNS, KeyCloudflareToken)
+	}
 	if vpc, err := check.IPv4Prefix(c.Cluster.VpcCidr); err == nil {
 		if peer, err := check.IPv4Prefix(c.Topology.PeerVpcCidr); err == nil && vpc.Overlaps(peer) {
 			p.Addf(KeyTopology+".peerVpcCidr", "(%s) overlaps %s.vpcCidr (%s); peered VPCs need disjoint blocks", c.Topology.PeerVpcCidr, KeyCluster, c.Cluster.VpcCidr)

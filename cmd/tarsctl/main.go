@@ -24,6 +24,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
 	"github.com/tars-platform/infra/policy/rules"
+	"github.com/tars-platform/infra/slo"
 	"github.com/tars-platform/infra/tests/harness"
 )
 
@@ -183,10 +184,45 @@ func (p planResult) render(format string, w io.Writer) error {
 	if err := p.graph.WriteText(&b); err != nil {
 		return err
 	}
+	writeFailover(&b, rules.FailoverPaths(p.graph.PolicyResources()))
 	fmt.Fprintf(&b, "\nPolicies: %d checked, %d violation(s), %d mandatory\n", p.policies, len(p.violations), p.mandatory())
 	for _, v := range p.violations {
 		fmt.Fprintf(&b, "  %s\n", v)
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// writeFailover prints, per DNS provider, the worst-case failover of the
+// stack's answers against the seed's SLA and the platform's target.
+func writeFailover(w io.Writer, paths []rules.FailoverPath) {
+	if len(paths) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nFailover, worst case (target %v, SLA: detection %v, total %v):\n", slo.FailoverTarget, slo.FailoverDetectionSLA, slo.FailoverBudget)
+	for _, provider := range []string{rules.ProviderRoute53, rules.ProviderCloudflare} {
+		var worst *rules.FailoverPath
+		n := 0
+		for i, p := range paths {
+			if p.Provider != provider {
+				continue
+			}
+			n++
+			if worst == nil || p.Total() > worst.Total() {
+				worst = &paths[i]
+			}
+		}
+		if worst == nil {
+			fmt.Fprintf(w, "  %-10s  not used\n", provider)
+			continue
+		}
+		verdict := "within target"
+		switch {
+		case worst.Detection > slo.FailoverDetectionSLA || worst.Total() > slo.FailoverBudget:
+			verdict = "OVER THE SLA"
+		case worst.Total() > slo.FailoverTarget:
+			verdict = "over target"
+		}
+		fmt.Fprintf(w, "  %-10s  %v (%s; %d answer(s), worst %s): %s\n", provider, worst.Total(), worst.How, n, worst.Name, verdict)
+	}
 }

@@ -218,6 +218,8 @@ func mockPeerOutputs(dir string, cfg *StackConfig) (map[string]any, []string, er
 		stacks.OutPostgresBucket:       postgres.BucketName(MockAccountID, awsRegion),
 		stacks.OutPostgresEndpoint:     "internal-" + postgres.ClusterName(fmt.Sprint(peerTopo["region"])) + ".elb." + awsRegion + ".amazonaws.com",
 		stacks.OutPostgresCluster:      postgres.ClusterName(fmt.Sprint(peerTopo["region"])),
+		stacks.OutAPIEndpoint:          "k8s-tars-tarsapip-" + fmt.Sprint(peerTopo["region"]) + "." + awsRegion + ".elb.amazonaws.com",
+		stacks.OutCloudflarePool:       "",
 	}
 	for _, k := range stacks.RegionOutputs {
 		if _, ok := values[k]; !ok {

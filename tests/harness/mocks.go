@@ -112,6 +112,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	return id, state, nil
 }
 
+// MockZoneID is the hosted zone every zone lookup finds.
+const MockZoneID = "Z0MOCKZONE0000000001"
+
 // mockID is a stable, provider-looking ID ("vpc-3f2a…") so that graphs of
 // two runs compare equal.
 func mockID(typ, name string) string {
@@ -185,6 +188,26 @@ func (m *mocks) computed(typ, name, id string, in resource.PropertyMap) map[stri
 		}}
 	case "random:index/randomPassword:RandomPassword":
 		return map[string]any{"result": "mock-password-" + id, "bcryptHash": "$2a$10$mock"}
+	case "aws:acm/certificate:Certificate":
+		// One CNAME per name, as ACM derives it from the name alone (so two
+		// certificates of one account for the same name share the record).
+		var opts []any
+		names := []string{str("domainName")}
+		if v, ok := in["subjectAlternativeNames"]; ok && v.IsArray() {
+			for _, n := range v.ArrayValue() {
+				names = append(names, n.StringValue())
+			}
+		}
+		for _, n := range names {
+			opts = append(opts, map[string]any{
+				"domainName": n, "resourceRecordType": "CNAME",
+				"resourceRecordName":  fmt.Sprintf("_%016x.%s.", fnvHash(n), n),
+				"resourceRecordValue": fmt.Sprintf("_%016x.acm-validations.aws.", fnvHash("v"+n)),
+			})
+		}
+		return map[string]any{"arn": arn("acm", "certificate"), "domainValidationOptions": opts}
+	case "aws:acm/certificateValidation:CertificateValidation":
+		return map[string]any{"certificateArn": in["certificateArn"].Mappable()}
 	case "aws:ec2/launchTemplate:LaunchTemplate":
 		return map[string]any{"arn": arn("ec2", "launch-template"), "latestVersion": 1}
 	}
@@ -217,6 +240,12 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			// As STS reports an assumed role: the deployers' role, which the
 			// stack files name among the cluster admins.
 			"arn": "arn:aws:sts::" + MockAccountID + ":assumed-role/" + MockDeployerRole + "/pulumi", "userId": "AROAMOCK:pulumi",
+		}), nil
+	case "aws:route53/getZone:getZone":
+		name := args.Args["name"].StringValue()
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"name": name, "zoneId": MockZoneID, "id": MockZoneID, "privateZone": false,
+			"arn": "arn:aws:route53:::hostedzone/" + MockZoneID, "nameServers": []any{"ns-1.awsdns-01.org"},
 		}), nil
 	case "aws:index/getPartition:getPartition":
 		return resource.NewPropertyMapFromMap(map[string]any{

@@ -1,0 +1,55 @@
+// Package apps is what the platform prepares for the T.A.R.S. services:
+// their namespace, which the data stores admit by name and the public
+// edge's Ingress lives in. The services themselves are deployed by their
+// own pipelines.
+package apps
+
+import (
+	"fmt"
+
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tars-platform/infra/internal/check"
+)
+
+// TypeToken is the component's Pulumi type.
+const TypeToken = "tars:apps:Namespace"
+
+// Namespace is the services' namespace.
+type Namespace struct {
+	pulumi.ResourceState
+
+	Name pulumi.StringOutput `pulumi:"name"`
+	// Resource is the Namespace itself: what objects in it depend on.
+	Resource *corev1.Namespace
+}
+
+// NewNamespace creates the services' namespace. Pod Security admission
+// enforces the baseline profile and warns about anything short of
+// restricted. Pass the cluster's Kubernetes provider in opts.
+func NewNamespace(ctx *pulumi.Context, name, namespace string, opts ...pulumi.ResourceOption) (*Namespace, error) {
+	if !check.DNSLabel(namespace, 63) {
+		return nil, fmt.Errorf("apps %s: namespace (%q) must be a Kubernetes namespace name", name, namespace)
+	}
+	n := &Namespace{}
+	if err := ctx.RegisterComponentResource(TypeToken, name, n, opts...); err != nil {
+		return nil, fmt.Errorf("apps %s: register: %w", name, err)
+	}
+	ns, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(namespace), Labels: pulumi.StringMap{
+			"app.kubernetes.io/part-of":          pulumi.String("tars"),
+			"pod-security.kubernetes.io/enforce": pulumi.String("baseline"),
+			"pod-security.kubernetes.io/warn":    pulumi.String("restricted"),
+		}},
+	}, pulumi.Parent(n))
+	if err != nil {
+		return nil, fmt.Errorf("apps %s: namespace: %w", name, err)
+	}
+	n.Resource = ns
+	n.Name = ns.Metadata.Name().Elem()
+	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{"name": n.Name}); err != nil {
+		return nil, fmt.Errorf("apps %s: register outputs: %w", name, err)
+	}
+	return n, nil
+}
