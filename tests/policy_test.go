@@ -172,6 +172,9 @@ func TestPolicyRulesFailAndPass(t *testing.T) {
 		return fixture("kubernetes:helm.sh/v3:Release", "loki", map[string]any{"chart": "loki", "values": map[string]any{"loki": map[string]any{
 			"limits_config": map[string]any{"retention_period": retention}, "compactor": map[string]any{"retention_enabled": enabled}}}})
 	}
+	cloudflareMonitor := func(interval, down int) []policyx.AnalyzerResource {
+		return []policyx.AnalyzerResource{fixture("cloudflare:index/loadBalancerMonitor:LoadBalancerMonitor", "monitor", map[string]any{"interval": interval, "consecutiveDown": down})}
+	}
 	cases := []struct {
 		policy string
 		fail   []policyx.AnalyzerResource
@@ -225,8 +228,12 @@ func TestPolicyRulesFailAndPass(t *testing.T) {
 		{"postgres-wal-archiving-and-backups", pg(true, "7d", "0 0 2 * * *"), `ObjectStore wal (the archive of cluster tars-pg): spec.retentionPolicy is "7d", want at least 30d`, pg(true, "5w", "0 0 2 * * *")},
 		{"postgres-wal-archiving-and-backups", pg(true, "30d", "0 0 * * * *"), "cluster tars-pg has no daily backup", pg(true, "30d", "0 30 1 * * *")},
 		{"postgres-replication-lag-alert", lagRule("60"), "no alert fires on cnpg_pg_replication_lag at or below the 5 s replication-lag target (only Lag0 at 60 s)", lagRule("5", "60")},
-		{"route53-failover-budget", healthCheckWithRecord(30, 3, 60), "failover takes up to 150 s (request interval 30 s × failure threshold 3 + TTL 60 s), over the 90 s budget",
+		{"dns-failover-budget", healthCheckWithRecord(30, 3, 60), "failover takes up to 150 s (request interval 30 s × failure threshold 3 + TTL 60 s), over the 90 s budget",
 			healthCheckWithRecord(10, 3, 60)},
+		{"dns-failover-budget", healthCheckWithRecord(30, 3, 0), "a dead region is detected after up to 90 s (request interval 30 s × failure threshold 3 + TTL 0 s), over the 30 s detection SLA",
+			healthCheckWithRecord(10, 3, 0)},
+		{"dns-failover-budget", cloudflareMonitor(60, 2), "cloudflare monitor: a dead region is detected after up to 120 s (monitor interval 60 s × 2 consecutive failures, proxied), over the 30 s detection SLA",
+			cloudflareMonitor(15, 2)},
 		{"region-stack-complete", []policyx.AnalyzerResource{fixture("aws:eks/cluster:Cluster", "eks", map[string]any{})}, "the stack lacks the region cluster component (tars:cluster:Cluster)", nil},
 	}
 	for _, tc := range cases {

@@ -103,7 +103,17 @@ func TestPeeringEachStackOwnsItsSide(t *testing.T) {
 	assert.Equal(t, "us-east", ref.Input("name"))
 
 	for stack, g := range map[string]*harness.Graph{"us-east": east, "us-west": west} {
-		assert.Empty(t, g.ByType("pulumi:providers:aws"), "%s has no provider for the other region", stack)
+		// The one explicit AWS provider is us-east-1, where Route 53 (a
+		// global service) publishes health-check metrics: only the health
+		// alarms and their topic use it.
+		provs := g.ByType("pulumi:providers:aws")
+		require.Len(t, provs, 1, "%s: AWS providers besides the default", stack)
+		assert.Equal(t, "us-east-1", provs[0].Input("region"))
+		for _, r := range g.Resources {
+			if strings.HasPrefix(r.Provider, provs[0].URN+"::") {
+				assert.True(t, strings.HasPrefix(r.Type, "aws:cloudwatch/metricAlarm:") || strings.HasPrefix(r.Type, "aws:sns/"), "%s %s uses the us-east-1 provider", r.Type, r.Name)
+			}
+		}
 		p := one(t, g, "tars:cluster:Peering", map[string]string{"us-east": "us-east-to-us-west", "us-west": "us-west-to-us-east"}[stack])
 		peerCidr := map[string]string{"us-east": "10.20.0.0/16", "us-west": "10.10.0.0/16"}[stack]
 		aws := map[string]string{"us-east": "us-east-1", "us-west": "us-west-2"}[stack]
@@ -175,6 +185,16 @@ func TestStacksDifferOnlyWhereConfigDiffers(t *testing.T) {
 		if strings.HasPrefix(k, "kubernetes:postgresql.cnpg.io/v1:Cluster ") {
 			continue // primary and replica region differ by design (TestPostgresDistributedTopology)
 		}
+		// Config-derived, per region: the failover role follows dnsPrimary,
+		// the weight is the region's, and the checker-region list reads
+		// differently once each stack's own region is replaced by a symbol
+		// (TestGeoDNS* check them).
+		if slices.Contains([]string{"aws:route53/record:Record <region>-edge-failover", "aws:route53/record:Record <region>-edge-weighted",
+			"aws:route53/healthCheck:HealthCheck <region>-edge-health",
+			// us-east-1 in both stacks, which reads as <aws> in one and <peeraws> in the other
+			"pulumi:providers:aws <region>-edge-route53-metrics"}, k) {
+			continue
+		}
 		assert.Equal(t, v, w, "%s differs beyond config", k)
 	}
 	for k := range west {
@@ -182,11 +202,22 @@ func TestStacksDifferOnlyWhereConfigDiffers(t *testing.T) {
 			onlyWest = append(onlyWest, k)
 		}
 	}
+	// Each region's geolocation records are its own states (config).
+	geo := func(keys []string) (out []string) {
+		for _, k := range keys {
+			if !strings.Contains(k, "-edge-geo-") || strings.HasSuffix(k, "-edge-geo-default") {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	onlyEast, onlyWest = geo(onlyEast), geo(onlyWest)
 	sort.Strings(onlyEast)
 	sort.Strings(onlyWest)
 	assert.Equal(t, []string{
 		"aws:ec2/vpcPeeringConnection:VpcPeeringConnection <region>-to-<peer>",
-	}, onlyEast, "only the requester requests")
+		"aws:route53/record:Record <region>-edge-geo-default",
+	}, onlyEast, "only the requester requests; only the singletons owner owns the default geolocation record")
 	assert.Equal(t, []string{
 		"aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter <region>-to-<peer>",
 	}, onlyWest, "only the accepter accepts")
@@ -194,7 +225,7 @@ func TestStacksDifferOnlyWhereConfigDiffers(t *testing.T) {
 
 // mockIDs are physical IDs the harness derives from names; they differ by
 // construction, so they are compared as a symbol.
-var mockIDs = regexp.MustCompile(`[0-9A-F]{32}|(vpc|subnet|rtb|nat|eipalloc|igw|lt|pcx|sg)-[0-9a-f]{16}|eks-[a-z0-9-]+-[0-9a-f]{12}|[a-z0-9<>-]+-[0-9a-f]{12}\b`)
+var mockIDs = regexp.MustCompile(`_[0-9a-f]{16}\.|[0-9A-F]{32}|(vpc|subnet|rtb|nat|eipalloc|igw|lt|pcx|sg)-[0-9a-f]{16}|eks-[a-z0-9-]+-[0-9a-f]{12}|[a-z0-9<>-]+-[0-9a-f]{12}\b`)
 
 // replacer rewrites the longest keys first so "us-east-1" wins over "us-east".
 func replacer(m map[string]string) func(string) string {

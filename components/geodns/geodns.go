@@ -281,7 +281,7 @@ func (e *Edge) newRecords(ctx *pulumi.Context, name string, a Args, zoneID strin
 // The topic is not KMS-encrypted: CloudWatch cannot publish to a topic
 // under the AWS-managed SNS key, and the alarm carries no secret.
 func (e *Edge) newAlarms(ctx *pulumi.Context, name string, a Args, hc *route53.HealthCheck, opts ...pulumi.ResourceOption) error {
-	metrics, err := aws.NewProvider(ctx, name+"-"+MetricsRegion, &aws.ProviderArgs{Region: pulumi.String(MetricsRegion)}, opts...)
+	metrics, err := aws.NewProvider(ctx, name+"-route53-metrics", &aws.ProviderArgs{Region: pulumi.String(MetricsRegion)}, opts...)
 	if err != nil {
 		return err
 	}
