@@ -143,9 +143,11 @@ func TestGeoDNSEdge(t *testing.T) {
 	for _, name := range []string{"api.tars.example.com", "api-failover.tars.example.com", "api-latency.tars.example.com", "api-beta.tars.example.com"} {
 		rec := one(t, g, typeRecord, "us-west-edge-validation-"+name)
 		assert.Equal(t, true, rec.Input("allowOverwrite"), "%s: shared with the other region's certificate", name)
+		assert.True(t, rec.RetainOnDelete, "%s: neither stack deletes it from under the other", name)
 	}
 	own := one(t, g, typeRecord, "us-west-edge-validation-api.us-west.tars.example.com")
 	assert.Equal(t, false, own.Input("allowOverwrite"))
+	assert.False(t, own.RetainOnDelete, "the region's own record goes with its stack")
 	assert.Contains(t, own.Input("name"), "api.us-west.tars.example.com")
 }
 

@@ -153,6 +153,7 @@ func TestPostgresWALBucket(t *testing.T) {
 	assert.Equal(t, name, b.Input("bucket"))
 	key := one(t, g, "aws:kms/key:Key", "us-east-postgres-wal-key")
 	assert.Equal(t, true, key.Input("enableKeyRotation"))
+	assert.True(t, b.RetainOnDelete && key.RetainOnDelete, "a destroyed or rebuilt stack leaves the backups and their key")
 	v := one(t, g, "aws:s3/bucketVersioningV2:BucketVersioningV2", "us-east-postgres-wal")
 	assert.Equal(t, "Enabled", v.Input("versioningConfiguration.status"))
 	sse := one(t, g, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "us-east-postgres-wal")

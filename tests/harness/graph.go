@@ -24,6 +24,9 @@ type Resource struct {
 	// config to its bucket when IDs are still unknown).
 	Dependencies         []string
 	PropertyDependencies map[string][]string
+	// RetainOnDelete: the engine leaves the cloud resource in place when
+	// the resource leaves the program or the stack is destroyed.
+	RetainOnDelete bool
 }
 
 // Graph is what one run of the program registered.

@@ -51,11 +51,13 @@ func (m *mocks) urn(parent, typ, name string) string {
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	parent := ""
+	retain := false
 	var deps []string
 	propDeps := map[string][]string{}
 	switch {
 	case args.RegisterRPC != nil:
 		parent = args.RegisterRPC.GetParent()
+		retain = args.RegisterRPC.GetRetainOnDelete()
 		deps = args.RegisterRPC.GetDependencies()
 		for k, d := range args.RegisterRPC.GetPropertyDependencies() {
 			if len(d.GetUrns()) > 0 {
@@ -88,6 +90,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 
 		Dependencies:         deps,
 		PropertyDependencies: propDeps,
+		RetainOnDelete:       retain,
 	})
 	m.mu.Unlock()
 	if !custom {
