@@ -139,26 +139,17 @@ type Cloudflare struct {
 
 // WithDefaults fills zero fields.
 func (a Args) WithDefaults() Args {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	if a.APIName == "" {
-		a.APIName = DefaultAPIName
-	}
-	def(&a.TTLSeconds, DefaultTTLSeconds)
+	check.Default(&a.APIName, DefaultAPIName)
+	check.Default(&a.TTLSeconds, DefaultTTLSeconds)
 	h := &a.HealthCheck
-	if h.Path == "" {
-		h.Path = DefaultHealthPath
-	}
-	def(&h.IntervalSeconds, DefaultIntervalSeconds)
-	def(&h.FailureThreshold, DefaultFailureThreshold)
+	check.Default(&h.Path, DefaultHealthPath)
+	check.Default(&h.IntervalSeconds, DefaultIntervalSeconds)
+	check.Default(&h.FailureThreshold, DefaultFailureThreshold)
 	if len(h.Regions) == 0 {
 		h.Regions = slices.Clone(DefaultCheckerRegions)
 	}
-	def(&a.Cloudflare.IntervalSeconds, DefaultCloudflareIntervalSeconds)
-	def(&a.Cloudflare.ConsecutiveDown, DefaultCloudflareConsecutiveDown)
+	check.Default(&a.Cloudflare.IntervalSeconds, DefaultCloudflareIntervalSeconds)
+	check.Default(&a.Cloudflare.ConsecutiveDown, DefaultCloudflareConsecutiveDown)
 	return a
 }
 

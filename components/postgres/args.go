@@ -161,29 +161,19 @@ type Peer struct {
 
 // WithDefaults fills zero fields.
 func (a Args) WithDefaults() Args {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	defs := func(v *string, d string) {
-		if *v == "" {
-			*v = d
-		}
-	}
-	defs(&a.Namespace, DefaultNamespace)
-	defs(&a.AppNamespace, DefaultAppNamespace)
-	defs(&a.MonitoringNamespace, DefaultMonitoringNamespace)
-	def(&a.Instances, DefaultInstances)
-	defs(&a.Database, DefaultDatabase)
-	defs(&a.Owner, DefaultOwner)
-	def(&a.StorageGiB, DefaultStorageGiB)
-	def(&a.WalStorageGiB, DefaultWalStorageGiB)
-	defs(&a.CPURequest, DefaultCPURequest)
-	defs(&a.CPULimit, DefaultCPULimit)
-	def(&a.MemoryMB, DefaultMemoryMB)
-	def(&a.MaxConnections, DefaultMaxConnections)
-	def(&a.BackupRetentionDays, DefaultBackupRetentionDays)
+	check.Default(&a.Namespace, DefaultNamespace)
+	check.Default(&a.AppNamespace, DefaultAppNamespace)
+	check.Default(&a.MonitoringNamespace, DefaultMonitoringNamespace)
+	check.Default(&a.Instances, DefaultInstances)
+	check.Default(&a.Database, DefaultDatabase)
+	check.Default(&a.Owner, DefaultOwner)
+	check.Default(&a.StorageGiB, DefaultStorageGiB)
+	check.Default(&a.WalStorageGiB, DefaultWalStorageGiB)
+	check.Default(&a.CPURequest, DefaultCPURequest)
+	check.Default(&a.CPULimit, DefaultCPULimit)
+	check.Default(&a.MemoryMB, DefaultMemoryMB)
+	check.Default(&a.MaxConnections, DefaultMaxConnections)
+	check.Default(&a.BackupRetentionDays, DefaultBackupRetentionDays)
 	return a
 }
 

@@ -81,29 +81,19 @@ type Args struct {
 
 // WithDefaults fills zero fields.
 func (a Args) WithDefaults() Args {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	defs := func(v *string, d string) {
-		if *v == "" {
-			*v = d
-		}
-	}
-	defs(&a.Namespace, DefaultNamespace)
-	defs(&a.AppNamespace, DefaultAppNamespace)
-	defs(&a.MonitoringNamespace, DefaultMonitoringNamespace)
-	def(&a.Masters, DefaultMasters)
-	def(&a.ReplicasPerMaster, DefaultReplicasPerMaster)
-	def(&a.Nodes, a.Masters*(1+a.ReplicasPerMaster))
-	def(&a.NodeTimeoutMs, DefaultNodeTimeoutMs)
-	def(&a.MaxmemoryMB, DefaultMaxmemoryMB)
-	defs(&a.MaxmemoryPolicy, DefaultMaxmemoryPolicy)
-	def(&a.MemoryLimitMB, DefaultMemoryLimitMB)
-	defs(&a.CPURequest, DefaultCPURequest)
-	defs(&a.CPULimit, DefaultCPULimit)
-	def(&a.StorageGiB, DefaultStorageGiB)
+	check.Default(&a.Namespace, DefaultNamespace)
+	check.Default(&a.AppNamespace, DefaultAppNamespace)
+	check.Default(&a.MonitoringNamespace, DefaultMonitoringNamespace)
+	check.Default(&a.Masters, DefaultMasters)
+	check.Default(&a.ReplicasPerMaster, DefaultReplicasPerMaster)
+	check.Default(&a.Nodes, a.Masters*(1+a.ReplicasPerMaster))
+	check.Default(&a.NodeTimeoutMs, DefaultNodeTimeoutMs)
+	check.Default(&a.MaxmemoryMB, DefaultMaxmemoryMB)
+	check.Default(&a.MaxmemoryPolicy, DefaultMaxmemoryPolicy)
+	check.Default(&a.MemoryLimitMB, DefaultMemoryLimitMB)
+	check.Default(&a.CPURequest, DefaultCPURequest)
+	check.Default(&a.CPULimit, DefaultCPULimit)
+	check.Default(&a.StorageGiB, DefaultStorageGiB)
 	return a
 }
 

@@ -111,3 +111,12 @@ func IPv4Prefix(s string) (netip.Prefix, error) {
 	}
 	return p, nil
 }
+
+// Default sets *v to d when *v is the zero value: how every component's
+// WithDefaults fills a field the config left out.
+func Default[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
