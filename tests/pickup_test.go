@@ -274,3 +274,29 @@ func TestMonitoringSelectorsCanFail(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, ok)
 }
+
+// TestMonitoringAlertmanagerOneRouteTree: the Alertmanager the chart
+// renders runs 3 replicas on the alerting component's configuration Secret,
+// and no other Secret of the stack carries an alertmanager.yaml (the
+// chart's default route tree is not rendered).
+func TestMonitoringAlertmanagerOneRouteTree(t *testing.T) {
+	for _, stack := range Stacks {
+		p := stackObjects(t, stack)
+		ams := p.kind("Alertmanager")
+		require.Len(t, ams, 1, stack)
+		spec := asMap(ams[0]["spec"])
+		assert.EqualValues(t, 3, spec["replicas"], "%s: the seed's Alertmanager StatefulSet of 3", stack)
+		assert.Equal(t, "alertmanager-tars", spec["configSecret"], stack)
+		var holders []string
+		for _, s := range p.kind("Secret") {
+			data := asMap(s["stringData"])
+			if data == nil {
+				data = asMap(s["data"])
+			}
+			if _, ok := data["alertmanager.yaml"]; ok {
+				holders = append(holders, fmt.Sprint(asMap(s["metadata"])["namespace"], "/", asMap(s["metadata"])["name"]))
+			}
+		}
+		assert.Equal(t, []string{"monitoring/alertmanager-tars"}, holders, "%s: one route tree", stack)
+	}
+}
