@@ -123,7 +123,7 @@ func phase7Groups() []Group {
 				Severity: P1, Team: "sre", Runbook: "wal-archiving", Dashboard: "tars-database",
 				Summary: "WAL archiving to S3 is failing", Description: "WAL segments failed to archive in the last 15 minutes: point-in-time recovery is at risk",
 				Source: "003 tars_database_alerts (WAL archiving to S3)",
-				Firing: Ramp(`cnpg_pg_stat_archiver_failed_count{cluster="tars-pg"}`, 0, 1), Healthy: Gauge(`cnpg_pg_stat_archiver_failed_count{cluster="tars-pg"}`, 3),
+				Firing: Ramp(`cnpg_pg_stat_archiver_failed_count{cluster="tars-pg-us-east"}`, 0, 1), Healthy: Gauge(`cnpg_pg_stat_archiver_failed_count{cluster="tars-pg-us-east"}`, 3),
 			},
 			{
 				Name: "PostgreSQLDeadlocks", Query: `sum(increase(cnpg_pg_stat_database_deadlocks[10m]))`, Op: Above, Threshold: 5, For: 5 * time.Minute,

@@ -129,7 +129,7 @@ func planGroups() []Group {
 				Summary: "PostgreSQL database is down", Description: "Database has been unreachable for 1 minute",
 				Source: "000 DatabaseDown; also 003 PostgreSQLDown (same condition, one alert so it pages once)",
 				Fix:    "CloudNativePG exports cnpg_collector_up, not pg_up; no instance answering, or no instance scraped at all (the pods are gone), is down",
-				Firing: Gauge(`cnpg_collector_up{cluster="tars-pg",pod="tars-pg-1"}`, 0), Healthy: Gauge(`cnpg_collector_up{cluster="tars-pg",pod="tars-pg-1"}`, 1),
+				Firing: Gauge(`cnpg_collector_up{cluster="tars-pg-us-east",pod="tars-pg-us-east-1"}`, 0), Healthy: Gauge(`cnpg_collector_up{cluster="tars-pg-us-east",pod="tars-pg-us-east-1"}`, 1),
 			},
 		}},
 		{Name: "tars-websocket", Source: "000 Alert Rules §4 (TARS-1001)", Alerts: []Alert{
