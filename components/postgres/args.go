@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/components/postgres/pgconf"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/slo"
 )
 
 // Defaults: seed 003 "PostgreSQL WAL Replication" and the seed's VPA row
@@ -35,8 +37,9 @@ const (
 	// is never the pod the kubelet evicts first for overcommitted memory).
 	DefaultMemoryMB       = 4096
 	DefaultMaxConnections = 200
-	// DefaultBackupRetentionDays: "Backup Retention: 30 days".
-	DefaultBackupRetentionDays = 30
+	// DefaultBackupRetentionDays: "Backup Retention: 30 days" (slo.BackupRetention),
+	// also the least allowed.
+	DefaultBackupRetentionDays = int(slo.BackupRetention / (24 * time.Hour))
 
 	// The VPA bounds of seed 003 (postgres-primary: 1000m/2Gi–8000m/16Gi):
 	// the resources must stay inside them.
@@ -256,7 +259,7 @@ func (a Args) validateConfig(p *check.Problems) {
 		p.Addf("maxConnections", "(%d) must be between 20 and 5000", a.MaxConnections)
 	}
 	if a.BackupRetentionDays < DefaultBackupRetentionDays {
-		p.Addf("backupRetentionDays", "(%d) must be at least 30 (seed 003: backups are kept 30 days)", a.BackupRetentionDays)
+		p.Addf("backupRetentionDays", "(%d) must be at least %d (seed 003: backups are kept %d days)", a.BackupRetentionDays, DefaultBackupRetentionDays, DefaultBackupRetentionDays)
 	}
 	if a.PromotionToken != "" {
 		if err := checkPromotionToken(a.PromotionToken); err != nil {

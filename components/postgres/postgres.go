@@ -71,10 +71,9 @@ type Database struct {
 	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
 	// ReadWriteService is host:port of the primary for the applications.
 	ReadWriteService pulumi.StringOutput `pulumi:"readWriteService"`
-	// Deployed reports whether the Cluster exists (false in the replica
-	// region until the primary region has deployed its database).
-	Deployed bool
-	name     string
+	// name is the Cluster's ("" while the region has none: the replica
+	// region until the primary region runs the database).
+	name string
 }
 
 // New creates the region's database. Pass the cluster's Kubernetes provider in opts.
@@ -130,8 +129,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := d.newPodMonitor(ctx, name, args, append(inNS, pulumi.DependsOn(append([]pulumi.Resource{ns}, args.MonitoringDependsOn...)))...); err != nil {
 		return nil, fmt.Errorf("postgres %s: pod monitor: %w", name, err)
 	}
-	d.Deployed = args.HasDatabase()
-	if d.Deployed {
+	if args.HasDatabase() {
 		spec, err := chart.ToValues(clusterSpecFor(args, role.Arn))
 		if err != nil {
 			return nil, fmt.Errorf("postgres %s: cluster spec: %w", name, err)
