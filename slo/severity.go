@@ -61,8 +61,9 @@ func Target(s Severity) (SeverityTarget, bool) {
 const (
 	// ScrapeInterval is how often Prometheus scrapes targets.
 	ScrapeInterval = 15 * time.Second
-	// EvaluationInterval is how often every rule group is evaluated.
-	EvaluationInterval = 30 * time.Second
+	// EvaluationInterval is how often every rule group is evaluated
+	// (seed 000 prometheus.yml: evaluation_interval 15s).
+	EvaluationInterval = 15 * time.Second
 	// GroupWait is Alertmanager's wait before the first notification of a group.
 	GroupWait = 30 * time.Second
 	// GroupInterval and RepeatInterval pace follow-up notifications.
@@ -81,7 +82,12 @@ func TimeToPage(hold time.Duration) time.Duration {
 // Collection", "Trace Collection"; seed 003 Loki, PostgreSQL, GeoDNS).
 const (
 	PrometheusRetention       = 30 * 24 * time.Hour
+	LongTermRetention         = 90 * 24 * time.Hour
 	PrometheusReplicas        = 2
+	PrometheusVolumeGiB       = 100
+	ActiveSeriesCeiling       = 10_000_000
+	GrafanaReplicas           = 2
+	GrafanaMaxDataPoints      = 1000
 	AlertmanagerReplicas      = 3
 	LokiRetention             = 720 * time.Hour
 	BackupRetention           = 30 * 24 * time.Hour

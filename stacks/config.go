@@ -18,6 +18,7 @@ import (
 	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/components/geodns"
+	"github.com/tars-platform/infra/components/monitoring"
 	"github.com/tars-platform/infra/components/postgres"
 	"github.com/tars-platform/infra/components/redis"
 	"github.com/tars-platform/infra/internal/check"
@@ -32,6 +33,7 @@ const (
 	KeyRedis     = "tars:redis"
 	KeyPostgres  = "tars:postgres"
 	KeyDNS       = "tars:dns"
+	KeyGrafana   = "tars:grafana"
 	// Secret keys (pulumi config set --secret).
 	KeyPagerDutyCritical = "tars:pagerdutyCriticalRoutingKey"
 	KeyPagerDutyHigh     = "tars:pagerdutyHighRoutingKey"
@@ -41,6 +43,11 @@ const (
 	// The Postgres roles' passwords: the same value in both stacks.
 	KeyPostgresAppPassword         = "tars:postgresAppPassword"
 	KeyPostgresReplicationPassword = "tars:postgresReplicationPassword"
+	// Grafana's credentials; the database password is the same in both
+	// stacks (the role replicates with the data).
+	KeyGrafanaAdminPassword     = "tars:grafanaAdminPassword"
+	KeyGrafanaDBPassword        = "tars:grafanaDbPassword"
+	KeyGrafanaOAuthClientSecret = "tars:grafanaOauthClientSecret"
 	// KeyCloudflareToken is required only when tars:dns.cloudflare.enabled.
 	KeyCloudflareToken = "tars:cloudflareApiToken"
 )
@@ -92,6 +99,22 @@ type Config struct {
 	DNS geodns.Args
 	// CloudflareAPIToken is set when the stack has tars:cloudflareApiToken.
 	CloudflareAPIToken *pulumi.StringOutput
+	// Grafana is tars:grafana plus its three secret keys.
+	Grafana Grafana
+}
+
+// Grafana is the region's Grafana: its public URL and login; the
+// credentials stay Pulumi secrets.
+type Grafana struct {
+	// RootURL is the URL users open. Default
+	// https://grafana.<region>.<tars:dns.zone>.
+	RootURL string `json:"rootUrl,omitempty"`
+	// OAuth is the generic OAuth2 login (monitoring.OAuth).
+	OAuth monitoring.OAuth `json:"oauth"`
+
+	AdminPassword     pulumi.StringOutput `json:"-"`
+	DBPassword        pulumi.StringOutput `json:"-"`
+	OAuthClientSecret pulumi.StringOutput `json:"-"`
 }
 
 // Alerting is the notification config; the credentials stay Pulumi secrets.
@@ -123,6 +146,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	decode(ctx, &p, KeyRedis, &cfg.Redis)
 	decode(ctx, &p, KeyPostgres, &cfg.Postgres)
 	decode(ctx, &p, KeyDNS, &cfg.DNS)
+	decode(ctx, &p, KeyGrafana, &cfg.Grafana)
 	if tok, err := config.TrySecret(ctx, KeyCloudflareToken); err == nil {
 		cfg.CloudflareAPIToken = &tok
 	}
@@ -134,6 +158,8 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		{KeySlackWebhook, &cfg.Alerting.SlackWebhookURL}, {KeySMTPPassword, &cfg.Alerting.SMTPPassword},
 		{KeyDeadMansSwitch, &cfg.Alerting.DeadMansSwitchURL},
 		{KeyPostgresAppPassword, &cfg.PostgresAppPassword}, {KeyPostgresReplicationPassword, &cfg.PostgresReplicationPassword},
+		{KeyGrafanaAdminPassword, &cfg.Grafana.AdminPassword}, {KeyGrafanaDBPassword, &cfg.Grafana.DBPassword},
+		{KeyGrafanaOAuthClientSecret, &cfg.Grafana.OAuthClientSecret},
 	} {
 		v, err := config.TrySecret(ctx, sk.key)
 		if err != nil {
@@ -150,6 +176,10 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.Redis = cfg.Redis.WithDefaults()
 	cfg.Postgres = cfg.postgresTopology(cfg.Postgres).WithDefaults()
 	cfg.DNS = cfg.dnsTopology(cfg.DNS).WithDefaults()
+	if cfg.Grafana.RootURL == "" {
+		cfg.Grafana.RootURL = fmt.Sprintf("https://grafana.%s.%s", cfg.Topology.Region, cfg.DNS.Zone)
+	}
+	cfg.Grafana.OAuth = cfg.Grafana.OAuth.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, configError(ctx.Stack(), err)
 	}

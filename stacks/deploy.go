@@ -56,6 +56,11 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		StorageClass:             cluster.StorageClassName,
 		AlertmanagerConfigSecret: alerting.ConfigSecretName,
 		Region:                   region,
+		AccountID:                cl.AccountID,
+		AwsRegion:                cl.Region,
+		Partition:                cl.Partition,
+		OIDC:                     cl.OIDC,
+		Tags:                     cfg.tags(),
 	}, pulumi.Provider(cl.Provider))
 	if err != nil {
 		return err
@@ -77,6 +82,9 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	}
 	db, err := deployPostgres(ctx, cfg, cl, peer, []pulumi.Resource{adds.CertManager.Helm, adds.LoadBalancerController.Helm}, mon.Ready)
 	if err != nil {
+		return err
+	}
+	if err := deployGrafana(ctx, cfg, cl, mon, db); err != nil {
 		return err
 	}
 	edge, err := deployEdge(ctx, cfg, cl, peer, adds.LoadBalancerController.Helm)
@@ -180,12 +188,15 @@ func deployPeering(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster) (*clus
 //     and endpoint, which the primary needs, but no database, and warns;
 //   - otherwise the replica region stops: it has nothing to replicate from,
 //     and the message names the stack to run first.
-func deployPostgres(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *peerStack, deps, monitoring []pulumi.Resource) (*postgres.Database, error) {
+func deployPostgres(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *peerStack, deps, monitors []pulumi.Resource) (*postgres.Database, error) {
 	t := cfg.Topology
 	a := cfg.Postgres
 	a.AccountID, a.Partition, a.OIDC = cl.AccountID, cl.Partition, cl.OIDC
 	a.AppPassword, a.ReplicationPassword = cfg.PostgresAppPassword, cfg.PostgresReplicationPassword
-	a.DependsOn, a.MonitoringDependsOn = deps, monitoring
+	a.ServiceDatabases = []postgres.ServiceDatabase{{
+		Name: monitoring.GrafanaDatabase, Password: cfg.Grafana.DBPassword, ConnectionLimit: monitoring.GrafanaDBConnections,
+	}}
+	a.DependsOn, a.MonitoringDependsOn = deps, monitors
 	a.Tags = cfg.tags()
 	missing := fmt.Errorf("peer stack %s has not been deployed", t.PeerStack)
 	if peer != nil {
@@ -204,6 +215,41 @@ func deployPostgres(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer 
 		return nil, fmt.Errorf("stack %s: Postgres replicates from %s (tars:topology.postgresPrimary), but %v: run `pulumi up -s %s` first, then this stack", cfg.Stack, t.PostgresPrimary, missing, t.PeerStack)
 	}
 	return postgres.New(ctx, t.Region+"-postgres", a, pulumi.Provider(cl.Provider))
+}
+
+// deployGrafana creates the region's Grafana on its database: the local
+// primary in the primary region, the primary region's endpoint in the
+// other (Grafana writes; a replica cannot take writes). The replica region
+// before the primary region has deployed has no database to use: it warns
+// and creates no Grafana until the next run.
+func deployGrafana(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, mon *monitoring.Monitoring, db *postgres.Database) error {
+	if db.PrimaryHost == "" {
+		_ = ctx.Log.Warn(fmt.Sprintf("Grafana: no database to use in %s yet (the primary region %s has not deployed one): run `pulumi up -s %s`, then this stack again", cfg.Topology.Region, cfg.Topology.PostgresPrimary, cfg.Topology.PeerStack), nil)
+		return nil
+	}
+	a := cfg.grafanaArgs(mon, db.PrimaryHost, postgres.Port)
+	a.DependsOn = append([]pulumi.Resource{mon.Stack}, db.ServiceDatabases...)
+	_, err := monitoring.NewGrafana(ctx, cfg.Topology.Region+"-grafana", a, pulumi.Provider(cl.Provider))
+	return err
+}
+
+// grafanaArgs builds Grafana's args from config; mon is nil when only the
+// config is validated.
+func (c Config) grafanaArgs(mon *monitoring.Monitoring, dbHost string, dbPort int) monitoring.GrafanaArgs {
+	a := monitoring.GrafanaArgs{
+		Namespace:         alerting.DefaultNamespace,
+		RootURL:           c.Grafana.RootURL,
+		OAuth:             c.Grafana.OAuth,
+		OAuthClientSecret: c.Grafana.OAuthClientSecret,
+		AdminPassword:     c.Grafana.AdminPassword,
+		DBPassword:        c.Grafana.DBPassword,
+		DBHost:            dbHost,
+		DBPort:            dbPort,
+	}
+	if mon != nil {
+		a.NamespaceResource = mon.NamespaceResource
+	}
+	return a
 }
 
 // deployEdge creates the services' namespace and the region's public edge

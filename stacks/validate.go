@@ -23,6 +23,7 @@ func (c Config) Validate() error {
 	p.Merge(KeyRedis+".", c.Redis.Validate())
 	p.Merge(KeyPostgres+".", c.Postgres.ValidateConfig())
 	p.Merge(KeyDNS+".", c.DNS.ValidateConfig())
+	p.Merge(KeyGrafana+".", c.grafanaArgs(nil, "", 0).ValidateConfig())
 	if c.DNS.Cloudflare.Enabled && c.CloudflareAPIToken == nil {
 		p.Addf(KeyCloudflareToken, "is not set, but %s.cloudflare.enabled is true: run `pulumi config set --secret %s <token>`", KeyDNS, KeyCloudflareToken)
 	}

@@ -1,9 +1,12 @@
-// Package monitoring is the region's metrics stack: the monitoring
-// namespace and kube-prometheus-stack (prometheus-operator with its CRDs,
-// Prometheus, Alertmanager, Grafana, kube-state-metrics, node-exporter)
-// through the shared chart block. The alerting component's PrometheusRules,
-// Alertmanager secret and dashboards, and every ServiceMonitor, are created
-// after it: its release installs the CRDs they are made of.
+// Package monitoring is the region's metrics stack (seed 000 "Metrics
+// Collection", "Grafana"): the monitoring namespace; kube-prometheus-stack
+// (prometheus-operator with its CRDs, two Prometheus replicas with the
+// Thanos sidecar, three Alertmanagers, kube-state-metrics, node-exporter);
+// Thanos (query, query-frontend, store gateway, compactor) on the region's
+// S3 bucket; and, as a second component once the database exists, Grafana
+// (grafana.go). The alerting component's PrometheusRules, Alertmanager
+// secret and dashboards, and every ServiceMonitor, are created after the
+// stack: its release installs the CRDs they are made of.
 package monitoring
 
 import (
@@ -13,7 +16,9 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/chart"
+	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/slo"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -26,9 +31,14 @@ const (
 	// ReleaseName is the kube-prometheus-stack release; its objects and the
 	// `release` label the chart's own selectors use derive from it.
 	ReleaseName = "kube-prometheus-stack"
-	// DefaultPrometheusStorageGiB is each Prometheus replica's volume: 30
-	// days of the platform's series at ~1.5 bytes per sample, with room.
-	DefaultPrometheusStorageGiB = 200
+	// DefaultPrometheusStorageGiB is each Prometheus replica's volume
+	// (seed 000: "100GB PVC per replica"); older data is in Thanos.
+	DefaultPrometheusStorageGiB = slo.PrometheusVolumeGiB
+	// DefaultScrapeSampleLimit is the per-target series guard: the largest
+	// target, kube-state-metrics, exposes ~40 000 samples on a full
+	// 20-node cluster; 50 such targets still stay under the seed's 10 M
+	// active-series ceiling.
+	DefaultScrapeSampleLimit = 200_000
 	// DefaultAlertmanagerStorageGiB keeps silences and the notification log.
 	DefaultAlertmanagerStorageGiB = 10
 )
@@ -49,6 +59,18 @@ type Args struct {
 	PrometheusStorageGiB int
 	// AlertmanagerStorageGiB per replica. Default DefaultAlertmanagerStorageGiB.
 	AlertmanagerStorageGiB int
+	// CompactorStorageGiB is Thanos compactor's scratch volume. Default
+	// DefaultCompactorStorageGiB.
+	CompactorStorageGiB int
+	// ScrapeSampleLimit caps the samples of one scrape. Default
+	// DefaultScrapeSampleLimit.
+	ScrapeSampleLimit int
+	// AccountID, AwsRegion ("us-east-1"), Partition and OIDC come from the
+	// cluster: the Thanos bucket and its IRSA roles. Required.
+	AccountID, AwsRegion, Partition string
+	OIDC                            cluster.OIDC
+	// Tags go on the AWS resources.
+	Tags map[string]string
 }
 
 // WithDefaults fills zero fields.
@@ -61,6 +83,12 @@ func (a Args) WithDefaults() Args {
 	}
 	if a.AlertmanagerStorageGiB == 0 {
 		a.AlertmanagerStorageGiB = DefaultAlertmanagerStorageGiB
+	}
+	if a.CompactorStorageGiB == 0 {
+		a.CompactorStorageGiB = DefaultCompactorStorageGiB
+	}
+	if a.ScrapeSampleLimit == 0 {
+		a.ScrapeSampleLimit = DefaultScrapeSampleLimit
 	}
 	return a
 }
@@ -86,6 +114,17 @@ func (a Args) Validate() error {
 	if a.AlertmanagerStorageGiB < 1 {
 		p.Addf("alertmanagerStorageGiB", "(%d) must be at least 1", a.AlertmanagerStorageGiB)
 	}
+	if a.CompactorStorageGiB < 10 {
+		p.Addf("compactorStorageGiB", "(%d) must be at least 10", a.CompactorStorageGiB)
+	}
+	if a.ScrapeSampleLimit < 1000 || a.ScrapeSampleLimit > slo.ActiveSeriesCeiling {
+		p.Addf("scrapeSampleLimit", "(%d) must be between 1000 and the active-series ceiling %d", a.ScrapeSampleLimit, slo.ActiveSeriesCeiling)
+	}
+	for _, f := range []struct{ field, v string }{{"accountId", a.AccountID}, {"awsRegion", a.AwsRegion}, {"partition", a.Partition}} {
+		if f.v == "" {
+			p.Addf(f.field, "is required (from the cluster)")
+		}
+	}
 	return p.Err()
 }
 
@@ -94,11 +133,17 @@ type Monitoring struct {
 	pulumi.ResourceState
 
 	Namespace pulumi.StringOutput `pulumi:"namespace"`
+	// ThanosBucket is the region's metric block bucket.
+	ThanosBucket pulumi.StringOutput `pulumi:"thanosBucket"`
 
 	// Ready is what objects in the namespace and every prometheus-operator
 	// custom resource (PrometheusRule, ServiceMonitor, PodMonitor) wait
 	// for: the namespace and the release that installs the CRDs.
 	Ready []pulumi.Resource
+	// NamespaceResource is the Namespace; Stack the kube-prometheus-stack
+	// release (what Grafana's release waits for).
+	NamespaceResource pulumi.Resource
+	Stack             pulumi.Resource
 }
 
 // New creates the metrics stack. Pass the cluster's Kubernetes provider in opts.
@@ -119,13 +164,28 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("monitoring %s: namespace: %w", name, err)
 	}
-	stack, err := chart.New(ctx, name+"-kube-prometheus-stack", kubePrometheusStack(args, ns), pulumi.Parent(m))
+	bkt, objstore, err := m.newThanosBucket(ctx, name, args, ns)
 	if err != nil {
 		return nil, fmt.Errorf("monitoring %s: %w", name, err)
 	}
+	stack, err := chart.New(ctx, name+"-kube-prometheus-stack", kubePrometheusStack(args, ns, objstore, bkt), pulumi.Parent(m))
+	if err != nil {
+		return nil, fmt.Errorf("monitoring %s: %w", name, err)
+	}
+	thanosArgs, err := thanosRelease(args, ns, objstore, bkt)
+	if err != nil {
+		return nil, fmt.Errorf("monitoring %s: thanos values: %w", name, err)
+	}
+	// After the stack: its release installs the ServiceMonitor CRD.
+	thanosArgs.DependsOn = append(thanosArgs.DependsOn, stack.Helm)
+	if _, err := chart.New(ctx, name+"-thanos", thanosArgs, pulumi.Parent(m)); err != nil {
+		return nil, fmt.Errorf("monitoring %s: %w", name, err)
+	}
 	m.Namespace = ns.Metadata.Name().Elem()
+	m.ThanosBucket = pulumi.String(bkt.Name).ToStringOutput()
 	m.Ready = []pulumi.Resource{ns, stack.Helm}
-	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{"namespace": m.Namespace}); err != nil {
+	m.NamespaceResource, m.Stack = ns, stack.Helm
+	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{"namespace": m.Namespace, "thanosBucket": m.ThanosBucket}); err != nil {
 		return nil, fmt.Errorf("monitoring %s: register outputs: %w", name, err)
 	}
 	return m, nil

@@ -136,6 +136,9 @@ type Args struct {
 	// both stacks (roles replicate with the data). Required.
 	AppPassword         pulumi.StringInput `json:"-"`
 	ReplicationPassword pulumi.StringInput `json:"-"`
+	// ServiceDatabases are the platform's own databases on the cluster
+	// (Grafana's), each with a login role of the same name that owns it.
+	ServiceDatabases []ServiceDatabase `json:"-"`
 	// DependsOn: the operator's and the plugin's releases wait for these
 	// (cert-manager issues the plugin's certificates; the load balancer
 	// controller provisions the replication endpoint). Required.
@@ -145,6 +148,20 @@ type Args struct {
 	// Tags go on the AWS resources.
 	Tags map[string]string `json:"-"`
 }
+
+// ServiceDatabase is a database and its owner role, both named Name.
+type ServiceDatabase struct {
+	// Name of the database and the role, e.g. "grafana". Required.
+	Name string
+	// Password of the role: a Pulumi secret, the same in both stacks
+	// (roles replicate with the data). Required.
+	Password pulumi.StringInput
+	// ConnectionLimit of the role. Required.
+	ConnectionLimit int
+}
+
+// ServiceSecret is the basic-auth Secret of a service database's role.
+func ServiceSecret(database string) string { return "tars-pg-" + database }
 
 // Peer is the other region's database as its stack exports it.
 type Peer struct {
@@ -201,6 +218,23 @@ func (a Args) Validate() error {
 	}
 	if len(a.DependsOn) == 0 || len(a.MonitoringDependsOn) == 0 {
 		p.Addf("dependsOn", "must name cert-manager's release and monitoringDependsOn what installs the PodMonitor CRD")
+	}
+	seen := map[string]bool{a.Owner: true, a.Database: true, ReplicationUser: true, "postgres": true, "streaming_replica": true}
+	for i, sd := range a.ServiceDatabases {
+		f := fmt.Sprintf("serviceDatabases[%d]", i)
+		switch {
+		case !pgIdentifier(sd.Name):
+			p.Addf(f+".name", "(%q) must be a lower-case identifier", sd.Name)
+		case seen[sd.Name]:
+			p.Addf(f+".name", "(%q) is already a database or role of the cluster", sd.Name)
+		}
+		seen[sd.Name] = true
+		if sd.Password == nil {
+			p.Addf(f+".password", "is required (a Pulumi secret)")
+		}
+		if sd.ConnectionLimit < 1 {
+			p.Addf(f+".connectionLimit", "(%d) must be at least 1", sd.ConnectionLimit)
+		}
 	}
 	return p.Err()
 }

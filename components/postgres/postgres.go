@@ -71,6 +71,13 @@ type Database struct {
 	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
 	// ReadWriteService is host:port of the primary for the applications.
 	ReadWriteService pulumi.StringOutput `pulumi:"readWriteService"`
+	// PrimaryHost is the host name this region's services write to: the
+	// local primary's service in the primary region, the other region's
+	// endpoint in the replica region ("" while it has none).
+	PrimaryHost string
+	// ServiceDatabases are the Database objects, what a service using one
+	// waits for (none while the region runs no database).
+	ServiceDatabases []pulumi.Resource
 	// name is the Cluster's ("" while the region has none: the replica
 	// region until the primary region runs the database).
 	name string
@@ -146,6 +153,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		if err := d.newScheduledBackup(ctx, name, args, append(inNS, pulumi.DependsOn([]pulumi.Resource{pg}))...); err != nil {
 			return nil, fmt.Errorf("postgres %s: scheduled backup: %w", name, err)
 		}
+		if err := d.newServiceDatabases(ctx, name, args, append(inNS, pulumi.DependsOn([]pulumi.Resource{pg}))...); err != nil {
+			return nil, fmt.Errorf("postgres %s: service databases: %w", name, err)
+		}
 		d.name = self
 	}
 	d.ClusterName = pulumi.String(self).ToStringOutput()
@@ -159,12 +169,49 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return *st.LoadBalancer.Ingress[0].Hostname
 	}).(pulumi.StringOutput)
 	d.ReadWriteService = pulumi.Sprintf("%s-rw.%s.svc.cluster.local:%d", self, args.Namespace, Port)
+	d.PrimaryHost = primaryHost(args)
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
 		"clusterName": d.ClusterName, "bucket": d.Bucket, "keyArn": d.KeyArn, "endpoint": d.Endpoint, "readWriteService": d.ReadWriteService,
 	}); err != nil {
 		return nil, fmt.Errorf("postgres %s: register outputs: %w", name, err)
 	}
 	return d, nil
+}
+
+// primaryHost: see Database.PrimaryHost.
+func primaryHost(a Args) string {
+	switch {
+	case a.IsPrimary():
+		return fmt.Sprintf("%s-rw.%s.svc.cluster.local", ClusterName(a.Region), a.Namespace)
+	case a.Peer != nil:
+		return a.Peer.Endpoint
+	}
+	return ""
+}
+
+// newServiceDatabases creates each service database (CloudNativePG's
+// Database object; its owner is a managed role of the Cluster). Like the
+// roles, they are reconciled on the primary and replicate from there.
+func (d *Database) newServiceDatabases(ctx *pulumi.Context, name string, a Args, opts ...pulumi.ResourceOption) error {
+	for _, sd := range a.ServiceDatabases {
+		db, err := apiextensions.NewCustomResource(ctx, name+"-db-"+sd.Name, &apiextensions.CustomResourceArgs{
+			ApiVersion: pulumi.String("postgresql.cnpg.io/v1"),
+			Kind:       pulumi.String("Database"),
+			Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(ClusterName(a.Region) + "-" + sd.Name), Namespace: pulumi.String(a.Namespace), Labels: labels("database")},
+			OtherFields: kubernetes.UntypedArgs{"spec": map[string]any{
+				"name": sd.Name, "owner": sd.Name, "ensure": "present",
+				"cluster": map[string]any{"name": ClusterName(a.Region)},
+				// Deleting the object (the service removed from the
+				// program) leaves the data in place.
+				"databaseReclaimPolicy": "retain",
+			}},
+		}, opts...)
+		if err != nil {
+			return err
+		}
+		d.ServiceDatabases = append(d.ServiceDatabases, db)
+	}
+	return nil
 }
 
 // DatabaseName is this region's Cluster, "" when the region has none yet.
@@ -208,17 +255,13 @@ func clusterSpecFor(a Args, roleArn pulumi.StringInput) clusterSpec {
 			// The other region's designated primary streams with a
 			// password over TLS, from the peer VPC only (the endpoint
 			// preserves its address).
-			PgHBA:       []string{fmt.Sprintf("hostssl replication %s %s scram-sha-256", ReplicationUser, a.PeerVpcCidr)},
+			PgHBA:       pgHBA(a),
 			Synchronous: synchronousFor(a),
 		},
 		// A slot per local standby: the primary keeps the WAL they have
 		// not received (bounded by max_slot_wal_keep_size).
 		ReplicationSlots: replicationSlots{HighAvailability: enabledFlag{Enabled: true}, UpdateInterval: 30},
-		Managed: managed{Roles: []role{{
-			Name: ReplicationUser, Ensure: "present", Login: true, Replication: true, ConnectionLimit: 4,
-			PasswordSecret: localRef{Name: ReplicationSecret},
-			Comment:        "streams to the other region's designated primary",
-		}}},
+		Managed: managed{Roles: managedRoles(a)},
 		Plugins: []plugin{{Name: PluginName, IsWALArchiver: &archiver, Parameters: map[string]string{"barmanObjectName": self}}},
 		ServiceAccount: serviceAccountTemplate{Metadata: objectMeta{Annotations: map[string]pulumi.StringInput{
 			"eks.amazonaws.com/role-arn": roleArn,
@@ -250,6 +293,37 @@ func clusterSpecFor(a Args, roleArn pulumi.StringInput) clusterSpec {
 		spec.Replica.PromotionToken = a.PromotionToken
 	}
 	return spec
+}
+
+// managedRoles: the cross-region replication role and each service
+// database's owner. CloudNativePG reconciles them on the primary only;
+// they reach the other region with the data.
+func managedRoles(a Args) []role {
+	roles := []role{{
+		Name: ReplicationUser, Ensure: "present", Login: true, Replication: true, ConnectionLimit: 4,
+		PasswordSecret: localRef{Name: ReplicationSecret},
+		Comment:        "streams to the other region's designated primary",
+	}}
+	for _, sd := range a.ServiceDatabases {
+		roles = append(roles, role{
+			Name: sd.Name, Ensure: "present", Login: true, ConnectionLimit: sd.ConnectionLimit,
+			PasswordSecret: localRef{Name: ServiceSecret(sd.Name)},
+			Comment:        "owns the " + sd.Name + " database",
+		})
+	}
+	return roles
+}
+
+// pgHBA: the other region's designated primary streams with a password
+// over TLS, from the peer VPC only (the endpoint preserves its address);
+// the other region's services reach their own databases on the primary
+// the same way (their writes go to the primary, wherever it runs).
+func pgHBA(a Args) []string {
+	rules := []string{fmt.Sprintf("hostssl replication %s %s scram-sha-256", ReplicationUser, a.PeerVpcCidr)}
+	for _, sd := range a.ServiceDatabases {
+		rules = append(rules, fmt.Sprintf("hostssl %s %s %s scram-sha-256", sd.Name, sd.Name, a.PeerVpcCidr))
+	}
+	return rules
 }
 
 // SkipEmptyArchiveCheckAnnotation turns off CloudNativePG's check that a
@@ -378,13 +452,18 @@ func pluginRelease(a Args, operator *chart.Release) chart.Args {
 
 // newSecrets writes the two roles' credentials from the Pulumi secrets.
 func (d *Database) newSecrets(ctx *pulumi.Context, name string, a Args, opts ...pulumi.ResourceOption) error {
-	for _, s := range []struct {
+	type roleSecret struct {
 		suffix, name, user string
 		password           pulumi.StringInput
-	}{
+	}
+	secrets := []roleSecret{
 		{"app", AppSecret, a.Owner, a.AppPassword},
 		{"replicator", ReplicationSecret, ReplicationUser, a.ReplicationPassword},
-	} {
+	}
+	for _, sd := range a.ServiceDatabases {
+		secrets = append(secrets, roleSecret{"db-" + sd.Name, ServiceSecret(sd.Name), sd.Name, sd.Password})
+	}
+	for _, s := range secrets {
 		field := s.suffix
 		password := pulumi.ToSecret(s.password.ToStringOutput().ApplyT(func(v string) (string, error) {
 			if len(v) < MinPasswordLength {
@@ -484,7 +563,7 @@ func (d *Database) newNetworkPolicy(ctx *pulumi.Context, name string, a Args, op
 // newObjectStores: this region's bucket (archive, backups, 30-day
 // retention applied by the plugin) and the peer's, read for the bootstrap
 // and the archive fallback, never pruned from here.
-func (d *Database) newObjectStores(ctx *pulumi.Context, name string, a Args, own *bucket, opts ...pulumi.ResourceOption) error {
+func (d *Database) newObjectStores(ctx *pulumi.Context, name string, a Args, own *cluster.PrivateBucket, opts ...pulumi.ResourceOption) error {
 	stores := []struct {
 		region, bucket, retention string
 	}{{a.Region, own.Name, fmt.Sprintf("%dd", a.BackupRetentionDays)}}

@@ -72,6 +72,10 @@ var (
 	// KubePrometheusStack runs prometheus-operator v0.93.1 (grafana 12.11.1
 	// subchart). prometheus-community/helm-charts @ ea930baeebeb.
 	KubePrometheusStack = Chart{Name: "kube-prometheus-stack", Repository: "https://prometheus-community.github.io/helm-charts", Version: "88.5.3", AppVersion: "0.93.1"}
+	// Grafana is installed on its own (not as kube-prometheus-stack's
+	// subchart, the same chart version) so it starts after its Postgres
+	// database exists. grafana-community/helm-charts @ 864f77946836.
+	Grafana = Chart{Name: "grafana", Repository: "https://grafana-community.github.io/helm-charts", Version: "12.11.1", AppVersion: "13.2.0"}
 	// Thanos is stevehipwell's chart with the upstream quay.io/thanos image.
 	// stevehipwell/helm-charts @ 8e4dbb7290ba.
 	Thanos = Chart{Name: "thanos", Repository: "https://stevehipwell.github.io/helm-charts", Version: "1.24.1", AppVersion: "0.42.4"}
@@ -120,7 +124,7 @@ var (
 
 // Charts is every pinned chart: what `tarsctl charts pull` fetches.
 var Charts = []Chart{
-	KubePrometheusStack, Thanos, Loki, Alloy, Jaeger, OpenSearch, OpenTelemetryCollector,
+	KubePrometheusStack, Grafana, Thanos, Loki, Alloy, Jaeger, OpenSearch, OpenTelemetryCollector,
 	ClusterAutoscaler, VerticalPodAutoscaler, CloudNativePG, PluginBarmanCloud, CertManager,
 	AWSLoadBalancerController, Kubecost, OpenCost, NVIDIADevicePlugin, DCGMExporter,
 }

@@ -120,3 +120,18 @@ func Default[T comparable](v *T, d T) {
 		*v = d
 	}
 }
+
+// DNSName reports whether s is a fully qualified domain name of at least
+// two DNS labels ("tars.ai"), lower case, without a trailing dot.
+func DNSName(s string) bool {
+	labels := strings.Split(s, ".")
+	if len(s) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if !DNSLabel(l, 63) {
+			return false
+		}
+	}
+	return true
+}
