@@ -4,6 +4,7 @@ import (
 	"context"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,13 +30,58 @@ var chartKeyExceptions = []struct {
 	{"kube-prometheus-stack", "alertmanager.alertmanagerSpec.configSecret", "templates/alertmanager/alertmanager.yaml"},
 }
 
+// chartFreeFormKeys are values a chart renders whole, every key below them
+// as it is (a configuration file written from a map): anything under Key
+// is the program's to choose; TestChartsFreeFormKeysAreRenderedWhole
+// proves the template still ranges over the map. What lands in the file
+// is checked by the component's own tests on the rendered object.
+var chartFreeFormKeys = []struct {
+	Chart, Key, Template string
+	// Ranges is the template's loop over the map.
+	Ranges string
+}{
+	{"grafana", "grafana.ini", "templates/_config.tpl", `range $key, $value := index .Values "grafana.ini"`},
+}
+
 func chartKeyException(chartName, key string) bool {
 	for _, e := range chartKeyExceptions {
 		if e.Chart == chartName && e.Key == key {
 			return true
 		}
 	}
+	for _, f := range chartFreeFormKeys {
+		if f.Chart == chartName && strings.HasPrefix(key, f.Key+".") {
+			return true
+		}
+	}
 	return false
+}
+
+// TestChartsFreeFormKeysAreRenderedWhole: each free-form map is still
+// rendered by a loop over all its keys, and some release sets it.
+func TestChartsFreeFormKeysAreRenderedWhole(t *testing.T) {
+	for _, f := range chartFreeFormKeys {
+		i := slices.IndexFunc(versions.Charts, func(c versions.Chart) bool { return c.Name == f.Chart })
+		require.GreaterOrEqual(t, i, 0, "free-form key of unpinned chart %s", f.Chart)
+		ch, err := helmchart.Load(chartsDir(t), charttier.Ref(versions.Charts[i]))
+		require.NoError(t, err)
+		var src string
+		for _, tpl := range allTemplates(ch, "") {
+			if tpl.name == f.Template {
+				src = tpl.data
+			}
+		}
+		assert.Contains(t, src, f.Ranges, "%s: %s no longer renders %s whole", f.Chart, f.Template, f.Key)
+		set := false
+		for _, stack := range Stacks {
+			for _, r := range renderStack(t, stack).releases {
+				if _, ok := r.Values[f.Key]; ok && r.Chart == f.Chart {
+					set = true
+				}
+			}
+		}
+		assert.True(t, set, "free-form key %s %s is stale: no release sets it", f.Chart, f.Key)
+	}
 }
 
 // TestChartsKeyExceptionsAreRead: every exception is a key the chart's

@@ -166,7 +166,7 @@ func TestMonitoringEverythingIsPickedUp(t *testing.T) {
 			var dashLabel, dashValue, dashNS, grafanaNS string
 			for _, d := range p.kind("Deployment") {
 				meta := asMap(d["metadata"])
-				if !strings.HasSuffix(fmt.Sprint(meta["name"]), "-grafana") {
+				if asMap(meta["labels"])["app.kubernetes.io/name"] != "grafana" {
 					continue
 				}
 				grafanaNS = fmt.Sprint(meta["namespace"])
@@ -187,13 +187,17 @@ func TestMonitoringEverythingIsPickedUp(t *testing.T) {
 				}
 			}
 			require.NotEmpty(t, dashLabel, "the Grafana dashboard sidecar and its label")
+			// The data sources Grafana provisions: the provisioning file of
+			// its own ConfigMap (its datasources sidecar is off).
 			uids := map[string]bool{}
 			for _, cm := range p.kind("ConfigMap") {
-				labels := asMap(asMap(cm["metadata"])["labels"])
-				if _, ok := labels["grafana_datasource"]; !ok {
+				if asMap(asMap(cm["metadata"])["labels"])["app.kubernetes.io/name"] != "grafana" {
 					continue
 				}
-				for _, v := range asMap(cm["data"]) {
+				for k, v := range asMap(cm["data"]) {
+					if k != "datasources.yaml" {
+						continue
+					}
 					var doc struct {
 						Datasources []struct{ UID string } `yaml:"datasources"`
 					}

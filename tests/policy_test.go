@@ -340,7 +340,7 @@ func TestPolicySLORulesCatchLoosenedAlerting(t *testing.T) {
 			`alert ServiceDown: severity is "P3" in the rule, the catalog says P0`,
 			func(p map[string]any) { alertRule(p, "ServiceDown")["labels"].(map[string]any)["severity"] = "P3" }},
 		{"hold stretched", "us-east-alerting-tars-database-slo", "alert-time-to-page",
-			"alert DatabaseDown (P0) pages after up to 11m15s = scrape 15s + evaluation 30s + for 10m0s + group_wait 30s, over the 5m0s acknowledgement target",
+			"alert DatabaseDown (P0) pages after up to 11m0s = scrape 15s + evaluation 15s + for 10m0s + group_wait 30s, over the 5m0s acknowledgement target",
 			func(p map[string]any) { alertRule(p, "DatabaseDown")["for"] = "10m" }},
 		{"runbook dropped", "us-east-alerting-tars-latency", "slo-alert-annotations",
 			"alert HighAPILatency (group tars-latency) lacks annotation runbook_url",

@@ -245,8 +245,9 @@ func TestPostgresDistributedTopology(t *testing.T) {
 				assert.Nil(t, get(spec, "bootstrap.initdb"), stack)
 				assert.Equal(t, "tars-pg-"+primary, get(spec, "bootstrap.recovery.source"), stack)
 				assert.Equal(t, "tars", get(spec, "bootstrap.recovery.owner"), stack)
-				assert.Equal(t, []any{"hostssl replication tars_replicator " + map[string]string{"us-east": "10.20.0.0/16", "us-west": "10.10.0.0/16"}[stack] + " scram-sha-256"},
-					get(spec, "postgresql.pg_hba"), "only the peer VPC may stream")
+				peerVpc := map[string]string{"us-east": "10.20.0.0/16", "us-west": "10.10.0.0/16"}[stack]
+				assert.Equal(t, []any{"hostssl replication tars_replicator " + peerVpc + " scram-sha-256", "hostssl grafana grafana " + peerVpc + " scram-sha-256"},
+					get(spec, "postgresql.pg_hba"), "only the peer VPC may stream, and reach Grafana's database on the primary")
 			}
 			assert.Equal(t, 1, primaries, "exactly one primary")
 		})

@@ -261,8 +261,8 @@ func clusterSpecFor(a Args, roleArn pulumi.StringInput) clusterSpec {
 		// A slot per local standby: the primary keeps the WAL they have
 		// not received (bounded by max_slot_wal_keep_size).
 		ReplicationSlots: replicationSlots{HighAvailability: enabledFlag{Enabled: true}, UpdateInterval: 30},
-		Managed: managed{Roles: managedRoles(a)},
-		Plugins: []plugin{{Name: PluginName, IsWALArchiver: &archiver, Parameters: map[string]string{"barmanObjectName": self}}},
+		Managed:          managed{Roles: managedRoles(a)},
+		Plugins:          []plugin{{Name: PluginName, IsWALArchiver: &archiver, Parameters: map[string]string{"barmanObjectName": self}}},
 		ServiceAccount: serviceAccountTemplate{Metadata: objectMeta{Annotations: map[string]pulumi.StringInput{
 			"eks.amazonaws.com/role-arn": roleArn,
 		}}},
