@@ -149,10 +149,11 @@ func TestDashboardsAreWellFormed(t *testing.T) {
 				UID     string `json:"uid"`
 				Refresh string `json:"refresh"`
 				Panels  []struct {
-					ID      int                      `json:"id"`
-					Title   string                   `json:"title"`
-					GridPos struct{ X, Y, W, H int } `json:"gridPos"`
-					Targets []struct {
+					ID            int                      `json:"id"`
+					Title         string                   `json:"title"`
+					MaxDataPoints int                      `json:"maxDataPoints"`
+					GridPos       struct{ X, Y, W, H int } `json:"gridPos"`
+					Targets       []struct {
 						Expr string `json:"expr"`
 					} `json:"targets"`
 				} `json:"panels"`
@@ -166,6 +167,7 @@ func TestDashboardsAreWellFormed(t *testing.T) {
 			used := map[cell]string{}
 			for _, p := range doc.Panels {
 				assert.False(t, ids[p.ID], "duplicate panel id %d", p.ID)
+				assert.Equal(t, 1000, p.MaxDataPoints, "%s: seed 000's max data points", p.Title)
 				ids[p.ID] = true
 				assert.Positive(t, p.GridPos.W)
 				assert.Positive(t, p.GridPos.H)

@@ -182,6 +182,8 @@ func (d Dashboard) Build() (dashboard.Dashboard, error) {
 			Title(p.Title).
 			Unit(p.Unit).
 			Datasource(prometheusDS()).
+			// Seed 000 Grafana (TARS-1002): "Max data points: 1000".
+			MaxDataPoints(slo.GrafanaMaxDataPoints).
 			Span(panelWidth).
 			Height(panelHeight)
 		for j, qq := range p.Queries {
