@@ -110,10 +110,45 @@ func prometheusRelease(retention, scrape string, replicas, alertmanagers int) po
 	return fixture("kubernetes:helm.sh/v3:Release", "kps", map[string]any{
 		"chart": "kube-prometheus-stack",
 		"values": map[string]any{
-			"prometheus":   map[string]any{"prometheusSpec": map[string]any{"retention": retention, "scrapeInterval": scrape, "replicas": replicas}},
+			"prometheus":   map[string]any{"prometheusSpec": map[string]any{"retention": retention, "scrapeInterval": scrape, "evaluationInterval": "15s", "replicas": replicas}},
 			"alertmanager": map[string]any{"alertmanagerSpec": map[string]any{"replicas": alertmanagers}},
 		},
 	})
+}
+
+// withEvaluation sets a kube-prometheus-stack fixture's evaluation interval.
+func withEvaluation(r policyx.AnalyzerResource, interval string) policyx.AnalyzerResource {
+	props := resource.ToResourcePropertyMap(r.Properties).Mappable()
+	props["values"].(map[string]any)["prometheus"].(map[string]any)["prometheusSpec"].(map[string]any)["evaluationInterval"] = interval
+	r.Properties = resource.FromResourcePropertyMap(resource.NewPropertyMapFromMap(props))
+	return r
+}
+
+// metricsStack is kube-prometheus-stack with (or without) the Thanos
+// sidecar and replica label, and a Thanos release deduplicating on dedup
+// with the compactor's raw retention.
+func metricsStack(sidecar bool, dedup, raw string) []policyx.AnalyzerResource {
+	spec := map[string]any{"replicaExternalLabelName": "prometheus_replica"}
+	if sidecar {
+		spec["thanos"] = map[string]any{"objectStorageConfig": map[string]any{"existingSecret": map[string]any{"name": "thanos-objstore", "key": "objstore.yml"}}}
+	}
+	kps := fixture("kubernetes:helm.sh/v3:Release", "kps", map[string]any{"chart": "kube-prometheus-stack", "values": map[string]any{"prometheus": map[string]any{"prometheusSpec": spec}}})
+	thanos := fixture("kubernetes:helm.sh/v3:Release", "thanos", map[string]any{"chart": "thanos", "values": map[string]any{
+		"additionalReplicaLabels": []any{dedup},
+		"compact":                 map[string]any{"enabled": true, "extraArgs": []any{"--retention.resolution-raw=" + raw, "--retention.resolution-5m=90d", "--retention.resolution-1h=90d"}},
+	}})
+	return []policyx.AnalyzerResource{kps, thanos}
+}
+
+// grafanaRelease is a Grafana release fixture.
+func grafanaRelease(replicas int, db string, adminSecret string) policyx.AnalyzerResource {
+	values := map[string]any{"replicas": replicas, "grafana.ini": map[string]any{"database": map[string]any{"type": db}}}
+	if adminSecret != "" {
+		values["admin"] = map[string]any{"existingSecret": adminSecret}
+	} else {
+		values["adminPassword"] = "prom-operator"
+	}
+	return fixture("kubernetes:helm.sh/v3:Release", "grafana", map[string]any{"chart": "grafana", "values": values})
 }
 
 func healthCheckWithRecord(interval, threshold, ttl int) []policyx.AnalyzerResource {
@@ -220,6 +255,15 @@ func TestPolicyRulesFailAndPass(t *testing.T) {
 			[]policyx.AnalyzerResource{prometheusRelease("30d", "15s", 2, 3)}},
 		{"prometheus-retention-and-ha", []policyx.AnalyzerResource{prometheusRelease("30d", "30s", 1, 1)}, "prometheusSpec.replicas is 1, want at least 2",
 			[]policyx.AnalyzerResource{prometheusRelease("90d", "15s", 3, 3)}},
+		{"prometheus-retention-and-ha", []policyx.AnalyzerResource{withEvaluation(prometheusRelease("30d", "15s", 2, 3), "1m")}, `prometheusSpec.evaluationInterval is "1m", want 15s`,
+			[]policyx.AnalyzerResource{prometheusRelease("30d", "15s", 2, 3)}},
+		{"metrics-long-term-storage", metricsStack(false, "prometheus_replica", "90d"), "prometheusSpec.thanos.objectStorageConfig is not set", metricsStack(true, "prometheus_replica", "90d")},
+		{"metrics-long-term-storage", metricsStack(true, "replica", "90d"), `Thanos query does not deduplicate on the Prometheus replica label "prometheus_replica"`, metricsStack(true, "prometheus_replica", "0d")},
+		{"metrics-long-term-storage", metricsStack(true, "prometheus_replica", "30d"), `the compactor's --retention.resolution-raw is "30d", want at least 90d`, metricsStack(true, "prometheus_replica", "13w")},
+		{"metrics-long-term-storage", metricsStack(true, "prometheus_replica", "90d")[:1], "the stack runs Prometheus but no Thanos release", nil},
+		{"grafana-ha-database", []policyx.AnalyzerResource{grafanaRelease(1, "postgres", "grafana-admin")}, "replicas is 1, want at least 2", []policyx.AnalyzerResource{grafanaRelease(2, "postgres", "grafana-admin")}},
+		{"grafana-ha-database", []policyx.AnalyzerResource{grafanaRelease(2, "sqlite3", "grafana-admin")}, "grafana.ini database.type is sqlite3, want postgres", nil},
+		{"grafana-ha-database", []policyx.AnalyzerResource{grafanaRelease(2, "postgres", "")}, "adminPassword is a chart value", nil},
 		{"loki-retention", []policyx.AnalyzerResource{loki("168h", true)}, `retention_period is "168h", want at least 30d`, []policyx.AnalyzerResource{loki("720h", true)}},
 		{"loki-retention", []policyx.AnalyzerResource{loki("720h", false)}, "compactor.retention_enabled is not true", []policyx.AnalyzerResource{loki("720h", true)}},
 		{"jaeger-production-sampling", []policyx.AnalyzerResource{samplingCM("0.5")}, "service tars-backend is sampled probabilistic 0.5, want probabilistic 1",
@@ -291,6 +335,32 @@ func TestPolicyCatchesALoosenedRealStack(t *testing.T) {
 			require.Len(t, vs, 1)
 			assert.Equal(t, r.URN, vs[0].URN)
 			assert.Contains(t, vs[0].Message, l.want)
+		})
+	}
+}
+
+// TestPolicyCatchesALoosenedMetricsStack: the real us-east metrics stack
+// with Grafana down to one replica, then with the compactor keeping raw
+// data 30 days, fails the matching policy on exactly that release.
+func TestPolicyCatchesALoosenedMetricsStack(t *testing.T) {
+	for _, tc := range []struct {
+		release, policy, want string
+		edit                  func(values map[string]any)
+	}{
+		{"us-east-grafana-release", "grafana-ha-database", "replicas is 1, want at least 2", func(v map[string]any) { v["replicas"] = 1 }},
+		{"us-east-monitoring-thanos", "metrics-long-term-storage", `--retention.resolution-raw is "30d", want at least 90d`, func(v map[string]any) {
+			args := v["compact"].(map[string]any)["extraArgs"].([]any)
+			args[0] = "--retention.resolution-raw=30d"
+		}},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			rs := mustRun(t, "us-east").PolicyResources()
+			assert.Empty(t, evaluate(t, tc.policy, rs...), "the real stack passes")
+			urn := editPolicyResource(t, rs, "kubernetes:helm.sh/v3:Release", tc.release, func(p map[string]any) { tc.edit(p["values"].(map[string]any)) })
+			vs := evaluate(t, tc.policy, rs...)
+			require.Len(t, vs, 1)
+			assert.Equal(t, urn, vs[0].URN)
+			assert.Contains(t, vs[0].Message, tc.want)
 		})
 	}
 }

@@ -33,6 +33,7 @@ func Policies() []policyx.Policy {
 	out = append(out, securityPolicies()...)
 	out = append(out, reliabilityPolicies()...)
 	out = append(out, platformPolicies()...)
+	out = append(out, metricsPolicies()...)
 	out = append(out, postgresPolicies()...)
 	out = append(out, stackPolicies()...)
 	return out

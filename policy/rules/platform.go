@@ -55,12 +55,13 @@ func platformPolicies() []policyx.Policy {
 	mandatory := policyx.EnforcementLevelMandatory
 	return []policyx.Policy{
 		resourcePolicy("prometheus-retention-and-ha",
-			"Prometheus keeps at least 30 days, scrapes every 15 s and runs at least 2 replicas; Alertmanager runs at least 3.",
+			"Prometheus keeps at least 30 days, scrapes and evaluates every 15 s and runs at least 2 replicas; Alertmanager runs at least 3.",
 			mandatory, schema(map[string]map[string]any{
-				"minRetention":     {"type": "string", "default": defaultPrometheusRetention},
-				"scrapeInterval":   {"type": "string", "default": defaultScrapeInterval},
-				"minReplicas":      {"type": "number", "default": defaultPrometheusReplicas},
-				"minAlertmanagers": {"type": "number", "default": defaultAlertmanagerReplicas},
+				"minRetention":       {"type": "string", "default": defaultPrometheusRetention},
+				"scrapeInterval":     {"type": "string", "default": defaultScrapeInterval},
+				"evaluationInterval": {"type": "string", "default": defaultEvaluationInterval},
+				"minReplicas":        {"type": "number", "default": defaultPrometheusReplicas},
+				"minAlertmanagers":   {"type": "number", "default": defaultAlertmanagerReplicas},
 			}), []string{typeHelmRelease}, prometheusSettings),
 		resourcePolicy("loki-retention",
 			"Loki keeps logs 720 h with the compactor's retention enabled.",
@@ -122,6 +123,9 @@ func prometheusSettings(r policyx.AnalyzerResource, cfg map[string]any) []string
 	}
 	if si, _ := str(r.Properties, spec+"scrapeInterval"); si != cfgString(cfg, "scrapeInterval") {
 		out = append(out, fmt.Sprintf("prometheusSpec.scrapeInterval is %q, want %s", si, cfgString(cfg, "scrapeInterval")))
+	}
+	if ei, _ := str(r.Properties, spec+"evaluationInterval"); ei != cfgString(cfg, "evaluationInterval") {
+		out = append(out, fmt.Sprintf("prometheusSpec.evaluationInterval is %q, want %s", ei, cfgString(cfg, "evaluationInterval")))
 	}
 	if n, _ := num(r.Properties, spec+"replicas"); n < cfgNumber(cfg, "minReplicas") {
 		out = append(out, fmt.Sprintf("prometheusSpec.replicas is %v, want at least %v", n, cfgNumber(cfg, "minReplicas")))
