@@ -286,6 +286,22 @@ func platformGroups() []Group {
 				Healthy: Join(Gauge(`cluster_autoscaler_nodes_count{state="ready"}`, 6), Gauge(`cluster_autoscaler_max_nodes_count`, ClusterMaxNodes)),
 			},
 		}},
+		{Name: "tars_metrics_alerts", Source: "000 Metrics Collection (10M active-series ceiling, 90 days long-term with Thanos)", Alerts: []Alert{
+			{
+				Name: "PrometheusActiveSeriesNearCeiling", Query: `max(prometheus_tsdb_head_series)`, Op: Above, Threshold: ActiveSeriesCeiling * ActiveSeriesWarnRatio, For: 15 * time.Minute,
+				Severity: P2, Team: "sre", Runbook: "prometheus-cardinality", Dashboard: "tars-infra",
+				Summary: "Prometheus holds {{ $value | humanize }} active series", Description: "Active series above 80% of the 10M ceiling for 15 minutes: find the label that exploded before the replicas run out of memory",
+				Source: "000 \"Cardinality Limit: 10M active series\" (no rule in the seed)",
+				Firing: Gauge(`prometheus_tsdb_head_series{pod="prometheus-kube-prometheus-stack-prometheus-0"}`, 8.5e6), Healthy: Gauge(`prometheus_tsdb_head_series{pod="prometheus-kube-prometheus-stack-prometheus-0"}`, 2e6),
+			},
+			{
+				Name: "ThanosCompactorHalted", Query: `max(thanos_compact_halted)`, Op: Equal, Threshold: 1, For: 5 * time.Minute,
+				Severity: P2, Team: "sre", Runbook: "thanos-compactor", Dashboard: "tars-infra",
+				Summary: "The Thanos compactor has halted", Description: "The compactor stopped on an error: blocks are no longer compacted, downsampled or deleted after 90 days",
+				Source: "000 \"90 days (long-term storage)\" (no rule in the seed)",
+				Firing: Gauge(`thanos_compact_halted{pod="thanos-compact-0"}`, 1), Healthy: Gauge(`thanos_compact_halted{pod="thanos-compact-0"}`, 0),
+			},
+		}},
 		{Name: "tars_replication_alerts", Source: "003 PostgreSQL WAL replication (lag target < 5s; runbook 2)", Alerts: []Alert{
 			{
 				Name: "HighReplicationLag", Query: `max(cnpg_pg_replication_lag)`, Op: Above, Threshold: ReplicationLagTarget.Seconds(), For: 2 * time.Minute,

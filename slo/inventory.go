@@ -45,7 +45,7 @@ type Exporter struct {
 func Inventory() []Exporter {
 	return []Exporter{
 		KubeStateMetrics, NodeExporter, Kubelet, CloudNativePG, RedisExporter, ClusterAutoscaler,
-		Grafana, OTelSpanMetrics, Loki, Jaeger, Kubecost, DCGMExporter, AppContract,
+		Grafana, Prometheus, Thanos, OTelSpanMetrics, Loki, Jaeger, Kubecost, DCGMExporter, AppContract,
 	}
 }
 

@@ -268,3 +268,32 @@ var Kubecost = Exporter{
 		{Name: "kubecost_http_response_size_bytes", Type: TypeSummary, Labels: []string{"handler", "method", "code"}},
 	},
 }
+
+// Prometheus is the server's own /metrics at v3.14.0 (kube-prometheus-stack
+// 88.5.3's image): the TSDB head families the cardinality guard reads.
+var Prometheus = Exporter{
+	Name:    "prometheus",
+	Version: "3.14.0",
+	Source: "prometheus/prometheus (module github.com/prometheus/prometheus@v0.310.0, the same TSDB metric set as v3.14.0): " +
+		"tsdb/head.go (newHeadMetrics)",
+	Metrics: []Metric{
+		{Name: "prometheus_tsdb_head_series", Type: TypeGauge},
+		{Name: "prometheus_tsdb_head_series_created_total", Type: TypeCounter},
+		{Name: "prometheus_tsdb_head_series_removed_total", Type: TypeCounter},
+		{Name: "prometheus_tsdb_head_chunks", Type: TypeGauge},
+	},
+}
+
+// Thanos is the compactor's and the sidecar's /metrics at v0.42.4: the
+// families the long-term-storage alerts read.
+var Thanos = Exporter{
+	Name:    "thanos",
+	Version: "0.42.4",
+	Source: "thanos-io/thanos@v0.42.4: cmd/thanos/compact.go (newCompactMetrics: thanos_compact_halted, " +
+		"thanos_compact_iterations_total); thanos-io/objstore objstore.go (BucketMetrics under the thanos_ namespace, label bucket)",
+	Metrics: []Metric{
+		{Name: "thanos_compact_halted", Type: TypeGauge},
+		{Name: "thanos_compact_iterations_total", Type: TypeCounter},
+		{Name: "thanos_objstore_bucket_last_successful_upload_time", Type: TypeGauge, Labels: []string{"bucket"}},
+	},
+}

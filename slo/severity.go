@@ -86,6 +86,7 @@ const (
 	PrometheusReplicas        = 2
 	PrometheusVolumeGiB       = 100
 	ActiveSeriesCeiling       = 10_000_000
+	ActiveSeriesWarnRatio     = 0.8
 	GrafanaReplicas           = 2
 	GrafanaMaxDataPoints      = 1000
 	AlertmanagerReplicas      = 3
