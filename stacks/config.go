@@ -111,6 +111,9 @@ type Grafana struct {
 	RootURL string `json:"rootUrl,omitempty"`
 	// OAuth is the generic OAuth2 login (monitoring.OAuth).
 	OAuth monitoring.OAuth `json:"oauth"`
+	// AllowedCidrs may reach Grafana's load balancer. Default anywhere
+	// (the login is OAuth).
+	AllowedCidrs []string `json:"allowedCidrs,omitempty"`
 
 	AdminPassword     pulumi.StringOutput `json:"-"`
 	DBPassword        pulumi.StringOutput `json:"-"`

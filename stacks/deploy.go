@@ -84,7 +84,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if err := deployGrafana(ctx, cfg, cl, mon, db); err != nil {
+	if err := deployGrafana(ctx, cfg, cl, mon, db, adds.LoadBalancerController.Helm); err != nil {
 		return err
 	}
 	edge, err := deployEdge(ctx, cfg, cl, peer, adds.LoadBalancerController.Helm)
@@ -222,13 +222,15 @@ func deployPostgres(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer 
 // other (Grafana writes; a replica cannot take writes). The replica region
 // before the primary region has deployed has no database to use: it warns
 // and creates no Grafana until the next run.
-func deployGrafana(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, mon *monitoring.Monitoring, db *postgres.Database) error {
+func deployGrafana(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, mon *monitoring.Monitoring, db *postgres.Database, controller pulumi.Resource) error {
 	if db.PrimaryHost == "" {
 		_ = ctx.Log.Warn(fmt.Sprintf("Grafana: no database to use in %s yet (the primary region %s has not deployed one): run `pulumi up -s %s`, then this stack again", cfg.Topology.Region, cfg.Topology.PostgresPrimary, cfg.Topology.PeerStack), nil)
 		return nil
 	}
 	a := cfg.grafanaArgs(mon, db.PrimaryHost, postgres.Port)
 	a.DependsOn = append([]pulumi.Resource{mon.Stack}, db.ServiceDatabases...)
+	a.IngressDependsOn = []pulumi.Resource{controller}
+	a.Tags = cfg.tags()
 	_, err := monitoring.NewGrafana(ctx, cfg.Topology.Region+"-grafana", a, pulumi.Provider(cl.Provider))
 	return err
 }
@@ -245,6 +247,8 @@ func (c Config) grafanaArgs(mon *monitoring.Monitoring, dbHost string, dbPort in
 		DBPassword:        c.Grafana.DBPassword,
 		DBHost:            dbHost,
 		DBPort:            dbPort,
+		Zone:              c.DNS.Zone,
+		AllowedCidrs:      c.Grafana.AllowedCidrs,
 	}
 	if mon != nil {
 		a.NamespaceResource = mon.NamespaceResource

@@ -290,6 +290,36 @@ func mapKeys(m map[string]int) func(func(string) bool) {
 	}
 }
 
+// TestMonitoringGrafanaEdge: Grafana is reachable at its root URL: a
+// certificate for the name validated in the zone, an HTTPS-only load
+// balancer in front of the Service the chart renders, the name's CNAME.
+func TestMonitoringGrafanaEdge(t *testing.T) {
+	for _, stack := range Stacks {
+		host := "grafana." + stack + ".tars.example.com"
+		g := renderStack(t, stack).graph
+		cert := one(t, g, "aws:acm/certificate:Certificate", stack+"-grafana-cert")
+		assert.Equal(t, host, cert.Input("domainName"))
+		assert.Equal(t, "DNS", cert.Input("validationMethod"))
+		rec := one(t, g, "aws:route53/record:Record", stack+"-grafana-record")
+		assert.Equal(t, host, rec.Input("name"))
+		assert.Equal(t, "CNAME", rec.Input("type"))
+		assert.EqualValues(t, 60, rec.Input("ttl"))
+		ing := one(t, g, "kubernetes:networking.k8s.io/v1:Ingress", stack+"-grafana-public")
+		ann := asMap(ing.Input("metadata.annotations"))
+		assert.Equal(t, `[{"HTTPS":443}]`, ann["alb.ingress.kubernetes.io/listen-ports"], "HTTPS only")
+		assert.Equal(t, "ELBSecurityPolicy-TLS13-1-2-2021-06", ann["alb.ingress.kubernetes.io/ssl-policy"])
+		assert.Equal(t, "0.0.0.0/0", ann["alb.ingress.kubernetes.io/inbound-cidrs"])
+		assert.Equal(t, "/api/health", ann["alb.ingress.kubernetes.io/healthcheck-path"])
+		backend := asMap(ing.Input("spec.defaultBackend.service"))
+		svc := stackObjects(t, stack).named(t, "Service", fmt.Sprint(backend["name"]))
+		assert.Contains(t, fmt.Sprint(asMap(svc["spec"])["ports"]), fmt.Sprintf("port:%v", get(backend, "port.number")), "%s: the backend is the rendered Grafana Service", stack)
+		assert.True(t, g.Upstream(ing.URN)[one(t, g, "kubernetes:helm.sh/v3:Release", stack+"-addons-aws-load-balancer-controller").URN], "the Ingress waits for the load balancer controller")
+	}
+	g := mustRun(t, "us-east", harness.WithConfig("tars:grafana.allowedCidrs", []any{"203.0.113.0/24", "198.51.100.0/24"}))
+	ann := asMap(one(t, g, "kubernetes:networking.k8s.io/v1:Ingress", "us-east-grafana-public").Input("metadata.annotations"))
+	assert.Equal(t, "203.0.113.0/24,198.51.100.0/24", ann["alb.ingress.kubernetes.io/inbound-cidrs"])
+}
+
 // TestMonitoringGrafanaWritesToThePrimary: Grafana's database is on the
 // Postgres primary: local in the primary region, the primary region's
 // endpoint in the other; after a DR flip, local again. The database and
@@ -371,7 +401,7 @@ func TestMonitoringGrafanaConfigErrors(t *testing.T) {
 		value any
 		want  string
 	}{
-		{"tars:grafana.rootUrl", "http://grafana.tars.ai", "tars:grafana.rootUrl (\"http://grafana.tars.ai\") must be the https URL"},
+		{"tars:grafana.rootUrl", "http://grafana.tars.example.com", "tars:grafana.rootUrl (\"http://grafana.tars.example.com\") must be the https URL"},
 		{"tars:grafana.oauth.allowedDomains", []any{}, "tars:grafana.oauth.allowedDomains is required"},
 		{"tars:grafana.oauth.allowedDomains", []any{"Tars.AI"}, "tars:grafana.oauth.allowedDomains[0] (\"Tars.AI\") must be a domain name"},
 		{"tars:grafana.oauth.tokenUrl", "ftp://sso", "tars:grafana.oauth.tokenUrl (\"ftp://sso\") must be an https URL"},
@@ -380,6 +410,9 @@ func TestMonitoringGrafanaConfigErrors(t *testing.T) {
 		{"tars:grafana.oauth.roleMapping[0].groups[0]", "o'brien", "tars:grafana.oauth.roleMapping[0].groups[0] (\"o'brien\") must be a non-empty group name without quotes"},
 		{"tars:grafana.oauth.defaultRole", "Admin", "tars:grafana.oauth.defaultRole (\"Admin\") must be Viewer or None"},
 		{"tars:grafana.oauth.clientId", "", "tars:grafana.oauth.clientId is required"},
+		{"tars:grafana.rootUrl", "https://grafana.tars.ai", "tars:grafana.rootUrl (\"https://grafana.tars.ai\") must be a name in the zone tars.example.com"},
+		{"tars:grafana.rootUrl", "https://grafana.tars.example.com:8443", "must be the https URL users open Grafana at (no port)"},
+		{"tars:grafana.allowedCidrs", []any{"10.0.0.0/33"}, "tars:grafana.allowedCidrs[0] (\"10.0.0.0/33\") must be an IPv4 CIDR block"},
 	} {
 		_, err := harness.Run("us-east", harness.WithConfig(tc.path, tc.value))
 		if assert.Error(t, err, tc.path) {

@@ -106,16 +106,38 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 }
 
 // newCertificate requests the region's certificate (its own name and the
-// global names) and validates it in the zone. The validation record of a
-// global name is the same for both regions' certificates (one account, one
-// name): each stack may overwrite it with the same value and neither
-// deletes it, so the two never pull it from under each other. The region
-// name's record is this stack's alone.
+// global names) and validates it in the zone (NewCertificate).
 func (e *Edge) newCertificate(ctx *pulumi.Context, name string, a Args, zoneID string, opts ...pulumi.ResourceOption) (*acm.CertificateValidation, error) {
-	own := a.RegionName(a.Region)
-	cert, err := acm.NewCertificate(ctx, name+"-api", &acm.CertificateArgs{
+	return NewCertificate(ctx, CertificateArgs{
+		Name: name + "-api", RecordPrefix: name + "-validation-", ZoneID: zoneID,
+		Domain: a.RegionName(a.Region), SharedNames: a.GlobalNames(), Tags: a.Tags,
+	}, opts...)
+}
+
+// CertificateArgs is a DNS-validated ACM certificate.
+type CertificateArgs struct {
+	// Name of the certificate and its validation resources; RecordPrefix
+	// + domain names each validation record.
+	Name, RecordPrefix string
+	// ZoneID is the public hosted zone the names are in.
+	ZoneID string
+	// Domain is this stack's own name; SharedNames are names the other
+	// region's certificate also carries.
+	Domain      string
+	SharedNames []string
+	Tags        map[string]string
+}
+
+// NewCertificate requests a certificate and validates it in the zone. The
+// validation record of a shared name is the same for both regions'
+// certificates (one account, one name): each stack may overwrite it with
+// the same value and neither deletes it, so the two never pull it from
+// under each other. The own name's record is this stack's alone.
+func NewCertificate(ctx *pulumi.Context, a CertificateArgs, opts ...pulumi.ResourceOption) (*acm.CertificateValidation, error) {
+	own := a.Domain
+	cert, err := acm.NewCertificate(ctx, a.Name, &acm.CertificateArgs{
 		DomainName:              pulumi.String(own),
-		SubjectAlternativeNames: pulumi.ToStringArray(a.GlobalNames()),
+		SubjectAlternativeNames: pulumi.ToStringArray(a.SharedNames),
 		ValidationMethod:        pulumi.String("DNS"),
 		Tags:                    pulumi.ToStringMap(a.Tags),
 	}, opts...)
@@ -123,7 +145,7 @@ func (e *Edge) newCertificate(ctx *pulumi.Context, name string, a Args, zoneID s
 		return nil, err
 	}
 	var fqdns pulumi.StringArray
-	for _, domain := range append([]string{own}, a.GlobalNames()...) {
+	for _, domain := range append([]string{own}, a.SharedNames...) {
 		field := func(get func(acm.CertificateDomainValidationOption) *string) pulumi.StringOutput {
 			return cert.DomainValidationOptions.ApplyT(func(vs []acm.CertificateDomainValidationOption) string {
 				for _, v := range vs {
@@ -139,8 +161,8 @@ func (e *Edge) newCertificate(ctx *pulumi.Context, name string, a Args, zoneID s
 		if shared {
 			recOpts = append(recOpts, pulumi.RetainOnDelete(true))
 		}
-		rec, err := route53.NewRecord(ctx, name+"-validation-"+domain, &route53.RecordArgs{
-			ZoneId:         pulumi.String(zoneID),
+		rec, err := route53.NewRecord(ctx, a.RecordPrefix+domain, &route53.RecordArgs{
+			ZoneId:         pulumi.String(a.ZoneID),
 			Name:           field(func(v acm.CertificateDomainValidationOption) *string { return v.ResourceRecordName }),
 			Type:           field(func(v acm.CertificateDomainValidationOption) *string { return v.ResourceRecordType }),
 			Records:        pulumi.StringArray{field(func(v acm.CertificateDomainValidationOption) *string { return v.ResourceRecordValue })},
@@ -152,10 +174,22 @@ func (e *Edge) newCertificate(ctx *pulumi.Context, name string, a Args, zoneID s
 		}
 		fqdns = append(fqdns, rec.Fqdn)
 	}
-	return acm.NewCertificateValidation(ctx, name+"-api", &acm.CertificateValidationArgs{
+	return acm.NewCertificateValidation(ctx, a.Name, &acm.CertificateValidationArgs{
 		CertificateArn:        cert.Arn,
 		ValidationRecordFqdns: fqdns,
 	}, opts...)
+}
+
+// ALBTags renders tags as the load balancer controller's tags annotation.
+func ALBTags(tags map[string]string) string {
+	out := ""
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		if out != "" {
+			out += ","
+		}
+		out += k + "=" + tags[k]
+	}
+	return out
 }
 
 // newIngress is the public Application Load Balancer in front of the API
@@ -163,13 +197,7 @@ func (e *Edge) newCertificate(ctx *pulumi.Context, name string, a Args, zoneID s
 // checked on the API's /health.
 func (e *Edge) newIngress(ctx *pulumi.Context, name string, a Args, cert *acm.CertificateValidation, opts ...pulumi.ResourceOption) (*networkingv1.Ingress, error) {
 	const alb = "alb.ingress.kubernetes.io/"
-	tags := ""
-	for _, k := range slices.Sorted(maps.Keys(a.Tags)) {
-		if tags != "" {
-			tags += ","
-		}
-		tags += k + "=" + a.Tags[k]
-	}
+	tags := ALBTags(a.Tags)
 	return networkingv1.NewIngress(ctx, name+"-public", &networkingv1.IngressArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name: pulumi.String(IngressName), Namespace: pulumi.String(a.Backend.Namespace),

@@ -203,12 +203,23 @@ type GrafanaArgs struct {
 	DependsOn []pulumi.Resource
 	// NamespaceResource is the monitoring namespace. Required.
 	NamespaceResource pulumi.Resource
+	// Zone is the public hosted zone RootURL's host is in (tars:dns.zone). Required.
+	Zone string
+	// AllowedCidrs may reach the load balancer. Default DefaultGrafanaAllowedCidrs.
+	AllowedCidrs []string
+	// IngressDependsOn: the load balancer controller's release.
+	IngressDependsOn []pulumi.Resource
+	// Tags go on the AWS resources (certificate, load balancer).
+	Tags map[string]string
 }
 
 // WithDefaults fills zero fields.
 func (a GrafanaArgs) WithDefaults() GrafanaArgs {
 	check.Default(&a.Namespace, DefaultNamespace)
 	a.OAuth = a.OAuth.WithDefaults()
+	if len(a.AllowedCidrs) == 0 {
+		a.AllowedCidrs = DefaultGrafanaAllowedCidrs
+	}
 	return a
 }
 
@@ -220,8 +231,15 @@ func (a GrafanaArgs) ValidateConfig() error {
 }
 
 func (a GrafanaArgs) validateConfig(p *check.Problems) {
-	if u, err := url.Parse(a.RootURL); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" {
-		p.Addf("rootUrl", "(%q) must be the https URL users open Grafana at", a.RootURL)
+	if u, err := url.Parse(a.RootURL); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Port() != "" {
+		p.Addf("rootUrl", "(%q) must be the https URL users open Grafana at (no port)", a.RootURL)
+	} else if host := u.Hostname(); !strings.HasSuffix(host, "."+a.Zone) || !check.DNSName(host) {
+		p.Addf("rootUrl", "(%q) must be a name in the zone %s (tars:dns.zone), where its certificate is validated", a.RootURL, a.Zone)
+	}
+	for i, c := range a.AllowedCidrs {
+		if _, err := check.IPv4Prefix(c); err != nil {
+			p.Addf(fmt.Sprintf("allowedCidrs[%d]", i), "(%q) must be an IPv4 CIDR block: %v", c, err)
+		}
 	}
 	a.OAuth.Validate(p)
 }
@@ -273,8 +291,12 @@ func NewGrafana(ctx *pulumi.Context, name string, args GrafanaArgs, opts ...pulu
 	}
 	rel := grafanaRelease(args)
 	rel.DependsOn = append(append(rel.DependsOn, args.DependsOn...), secrets...)
-	if _, err := chart.New(ctx, name+"-release", rel, pulumi.Parent(g)); err != nil {
+	release, err := chart.New(ctx, name+"-release", rel, pulumi.Parent(g))
+	if err != nil {
 		return nil, fmt.Errorf("grafana %s: %w", name, err)
+	}
+	if err := g.newEdge(ctx, name, args, release.Helm); err != nil {
+		return nil, fmt.Errorf("grafana %s: edge: %w", name, err)
 	}
 	g.URL = pulumi.String(args.RootURL).ToStringOutput()
 	if err := ctx.RegisterResourceOutputs(g, pulumi.Map{"url": g.URL}); err != nil {
