@@ -56,6 +56,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		StorageClass:             cluster.StorageClassName,
 		AlertmanagerConfigSecret: alerting.ConfigSecretName,
 		Region:                   region,
+		ClusterName:              cfg.Cluster.Name,
 		AccountID:                cl.AccountID,
 		AwsRegion:                cl.Region,
 		Partition:                cl.Partition,

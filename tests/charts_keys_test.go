@@ -28,6 +28,9 @@ var chartKeyExceptions = []struct {
 }{
 	// Only in a comment of values.yaml; the Alertmanager resource reads it.
 	{"kube-prometheus-stack", "alertmanager.alertmanagerSpec.configSecret", "templates/alertmanager/alertmanager.yaml"},
+	// Only in a comment of values.yaml ("Please provide these values");
+	// the storage helpers read it.
+	{"loki", "loki.storage.bucketNames", "templates/_helpers.tpl"},
 }
 
 // chartFreeFormKeys are values a chart renders whole, every key below them
@@ -41,6 +44,12 @@ var chartFreeFormKeys = []struct {
 	Ranges string
 }{
 	{"grafana", "grafana.ini", "templates/_config.tpl", `range $key, $value := index .Values "grafana.ini"`},
+	// Loki's configuration file is the template string loki.config in the
+	// chart's values.yaml, rendered by templates/config.yaml; it writes
+	// these sections whole.
+	{"loki", "loki.limits_config", "values.yaml", "{{- with .Values.loki.limits_config }}\n    limits_config:\n      {{- tpl (. | toYaml) $ | nindent 4 }}"},
+	{"loki", "loki.ingester", "values.yaml", "{{- with .Values.loki.ingester }}\n    ingester:\n      {{- tpl (. | toYaml) $ | nindent 4 }}"},
+	{"loki", "loki.rulerConfig", "templates/_helpers.tpl", "(.Values.loki.rulerConfig | default dict) | toYaml"},
 }
 
 func chartKeyException(chartName, key string) bool {
@@ -71,11 +80,26 @@ func TestChartsFreeFormKeysAreRenderedWhole(t *testing.T) {
 				src = tpl.data
 			}
 		}
+		for _, raw := range ch.Raw {
+			if raw.Name == f.Template { // values.yaml: a template string in the values
+				src = string(raw.Data)
+			}
+		}
 		assert.Contains(t, src, f.Ranges, "%s: %s no longer renders %s whole", f.Chart, f.Template, f.Key)
 		set := false
 		for _, stack := range Stacks {
 			for _, r := range renderStack(t, stack).releases {
-				if _, ok := r.Values[f.Key]; ok && r.Chart == f.Chart {
+				var v any = r.Values
+				for _, k := range strings.Split(f.Key, ".") {
+					if m, ok := v.(map[string]any); ok {
+						if _, whole := m[f.Key]; whole { // a dotted key ("grafana.ini")
+							v = m[f.Key]
+							break
+						}
+						v = m[k]
+					}
+				}
+				if v != nil && r.Chart == f.Chart {
 					set = true
 				}
 			}

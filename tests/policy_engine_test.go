@@ -139,5 +139,5 @@ func TestPolicyPackOverGRPC(t *testing.T) {
 	slices.Sort(remote)
 	slices.Sort(want)
 	assert.Equal(t, want, remote)
-	assert.Len(t, want, 7, "a KMS violation for each of the three keys (EKS secrets, Postgres WAL, Thanos blocks) and four for the bare bucket")
+	assert.Len(t, want, 8, "a KMS violation for each of the four keys (EKS secrets, Postgres WAL, Thanos blocks, Loki chunks) and four for the bare bucket")
 }

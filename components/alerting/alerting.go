@@ -151,6 +151,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if c.Dashboards, err = c.newDashboards(ctx, name, args, dashboards); err != nil {
 		return nil, fmt.Errorf("alerting %s: dashboards: %w", name, err)
 	}
+	if err := c.newLogRules(ctx, name, args); err != nil {
+		return nil, fmt.Errorf("alerting %s: log rules: %w", name, err)
+	}
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"namespace":              c.Namespace,
 		"prometheusRules":        c.PrometheusRules,
@@ -241,6 +244,37 @@ func (c *Alerting) newAlertmanagerConfig(ctx *pulumi.Context, name string, args 
 		return pulumi.StringOutput{}, err
 	}
 	return secret.Metadata.Name().Elem(), nil
+}
+
+// LogRulesConfigMap holds the log alerts as a Loki rule file; Loki's rule
+// sidecar loads ConfigMaps labelled LogRuleLabel.
+const (
+	LogRulesConfigMap = "tars-log-alerts"
+	LogRuleLabel      = "loki_rule"
+)
+
+// newLogRules renders the catalog's log alerts (slo.LokiRuleGroups), with
+// the region label like the Prometheus rules, as one Loki rule file.
+func (c *Alerting) newLogRules(ctx *pulumi.Context, name string, args Args) error {
+	var groups []map[string]any
+	for _, g := range slo.LokiRuleGroups() {
+		spec, err := groupSpec(g, args.Region)
+		if err != nil {
+			return fmt.Errorf("group %s: %w", g.Name, err)
+		}
+		groups = append(groups, spec)
+	}
+	file, err := yaml.Marshal(map[string]any{"groups": groups})
+	if err != nil {
+		return err
+	}
+	labels := partOf()
+	labels[LogRuleLabel] = pulumi.String("1")
+	_, err = corev1.NewConfigMap(ctx, name+"-log-rules", &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(LogRulesConfigMap), Namespace: pulumi.String(args.Namespace), Labels: labels},
+		Data:     pulumi.StringMap{"tars-log-alerts.yaml": pulumi.String(string(file))},
+	}, pulumi.Parent(c), pulumi.DependsOn(args.DependsOn))
+	return err
 }
 
 // newDashboards creates one ConfigMap per dashboard for the Grafana sidecar.

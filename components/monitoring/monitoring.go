@@ -65,8 +65,11 @@ type Args struct {
 	// ScrapeSampleLimit caps the samples of one scrape. Default
 	// DefaultScrapeSampleLimit.
 	ScrapeSampleLimit int
+	// ClusterName is the EKS cluster's name: the cluster label of the
+	// shipped logs. Required.
+	ClusterName string
 	// AccountID, AwsRegion ("us-east-1"), Partition and OIDC come from the
-	// cluster: the Thanos bucket and its IRSA roles. Required.
+	// cluster: the Thanos and Loki buckets and their IRSA roles. Required.
 	AccountID, AwsRegion, Partition string
 	OIDC                            cluster.OIDC
 	// Tags go on the AWS resources.
@@ -120,7 +123,7 @@ func (a Args) Validate() error {
 	if a.ScrapeSampleLimit < 1000 || a.ScrapeSampleLimit > slo.ActiveSeriesCeiling {
 		p.Addf("scrapeSampleLimit", "(%d) must be between 1000 and the active-series ceiling %d", a.ScrapeSampleLimit, slo.ActiveSeriesCeiling)
 	}
-	for _, f := range []struct{ field, v string }{{"accountId", a.AccountID}, {"awsRegion", a.AwsRegion}, {"partition", a.Partition}} {
+	for _, f := range []struct{ field, v string }{{"accountId", a.AccountID}, {"awsRegion", a.AwsRegion}, {"partition", a.Partition}, {"clusterName", a.ClusterName}} {
 		if f.v == "" {
 			p.Addf(f.field, "is required (from the cluster)")
 		}
@@ -133,8 +136,10 @@ type Monitoring struct {
 	pulumi.ResourceState
 
 	Namespace pulumi.StringOutput `pulumi:"namespace"`
-	// ThanosBucket is the region's metric block bucket.
+	// ThanosBucket is the region's metric block bucket; LokiBucket its
+	// log chunk bucket.
 	ThanosBucket pulumi.StringOutput `pulumi:"thanosBucket"`
+	LokiBucket   pulumi.StringOutput `pulumi:"lokiBucket"`
 
 	// Ready is what objects in the namespace and every prometheus-operator
 	// custom resource (PrometheusRule, ServiceMonitor, PodMonitor) wait
@@ -181,11 +186,15 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if _, err := chart.New(ctx, name+"-thanos", thanosArgs, pulumi.Parent(m)); err != nil {
 		return nil, fmt.Errorf("monitoring %s: %w", name, err)
 	}
+	if err := m.newLogs(ctx, name, args, ns, stack.Helm); err != nil {
+		return nil, fmt.Errorf("monitoring %s: logs: %w", name, err)
+	}
 	m.Namespace = ns.Metadata.Name().Elem()
 	m.ThanosBucket = pulumi.String(bkt.Name).ToStringOutput()
+	m.LokiBucket = pulumi.String(LokiBucketName(args.AccountID, args.AwsRegion)).ToStringOutput()
 	m.Ready = []pulumi.Resource{ns, stack.Helm}
 	m.NamespaceResource, m.Stack = ns, stack.Helm
-	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{"namespace": m.Namespace, "thanosBucket": m.ThanosBucket}); err != nil {
+	if err := ctx.RegisterResourceOutputs(m, pulumi.Map{"namespace": m.Namespace, "thanosBucket": m.ThanosBucket, "lokiBucket": m.LokiBucket}); err != nil {
 		return nil, fmt.Errorf("monitoring %s: register outputs: %w", name, err)
 	}
 	return m, nil
