@@ -244,7 +244,7 @@ func TestAlertingGraph(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, am, harness.SecretPlaceholder("tars:pagerdutyCriticalRoutingKey"))
 	cms := g.Filter(func(r harness.Resource) bool {
-		return r.Type == "kubernetes:core/v1:ConfigMap" && g.Component(r).Name == "us-west-alerting"
+		return r.Type == "kubernetes:core/v1:ConfigMap" && g.Component(r).Name == "us-west-alerting" && r.Name != "us-west-alerting-log-rules"
 	})
 	require.Len(t, cms, len(alerting.Dashboards))
 	for _, cm := range cms {

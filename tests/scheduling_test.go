@@ -291,6 +291,18 @@ type schedCluster struct {
 	nodes    []node
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
+	closed   sync.Once
+}
+
+// close stops the loops and the servers (also at the test's end).
+func (c *schedCluster) close() {
+	c.closed.Do(func() {
+		if c.stop != nil {
+			c.stop()
+		}
+		c.wg.Wait()
+		c.srv.Stop()
+	})
 }
 
 // startSchedCluster starts a control plane, creates nodes, applies every
@@ -308,13 +320,7 @@ func startSchedCluster(t *testing.T, stack string, nodes []node) *schedCluster {
 	srv, err := kubeapi.Start(bins, 90*time.Second)
 	require.NoError(t, err)
 	c := &schedCluster{srv: srv, nodes: nodes}
-	t.Cleanup(func() {
-		if c.stop != nil {
-			c.stop()
-		}
-		c.wg.Wait()
-		srv.Stop()
-	})
+	t.Cleanup(c.close)
 	ctx := context.Background()
 	rs := renderStack(t, stack)
 	// CRDs first (for real), then the control plane, which watches them.
@@ -665,13 +671,14 @@ func regionOf(t *testing.T, g *harness.Graph) string {
 }
 
 // TestSchedulingMinimumCluster: each stack starts on its minimum cluster
-// (every node group at its minimum size); while pods stay Pending for lack
-// of CPU or memory, a node is added the way the Cluster Autoscaler does
-// (the group's smallest instance type, zones in turn), up to the group's
-// maximum. Every pod of every workload — the program's and the charts' —
-// must then be bound, and the node count the platform needs at rest is
-// reported. A pod the scheduler cannot place for any other reason (an
-// affinity, a volume's zone) fails at once, with the scheduler's reason.
+// (every node group at its minimum size). While pods stay Pending for lack
+// of CPU or memory, the platform needs more nodes at rest: the cluster is
+// started again with one node more (the group's smallest instance type,
+// zones in turn), up to the group's maximum — the size the Cluster
+// Autoscaler would settle at. Every pod of every workload, the program's
+// and the charts', must then be bound, and the node count is reported. A
+// pod the scheduler cannot place for any other reason (an affinity, a
+// volume's zone) fails at once, with the scheduler's reason.
 func TestSchedulingMinimumCluster(t *testing.T) {
 	t.Parallel() // slow and independent: runs beside the other slow tiers
 	for _, stack := range Stacks {
@@ -681,32 +688,26 @@ func TestSchedulingMinimumCluster(t *testing.T) {
 			groups := nodeGroups(t, g)
 			require.Len(t, groups, 1, "the scale-up model knows one node group")
 			ng, region := groups[0], regionOf(t, g)
-			count := ng.min
-			nodes := nodesFor(groups, region, func(nodeGroup) int { return count })
 			start := time.Now()
-			c := startSchedCluster(t, stack, nodes)
-			var pods []podState
-			for {
-				var problems []string
-				pods, problems = c.settle(t, 2*time.Minute, false)
+			for count := ng.min; ; count++ {
+				nodes := nodesFor(groups, region, func(nodeGroup) int { return count })
+				c := startSchedCluster(t, stack, nodes)
+				// Done when all are bound, or nothing changed for 15 s.
+				pods, problems := c.settle(t, 2*time.Minute, false)
 				if len(problems) == 0 {
-					break
+					t.Logf("%s: %d pods of %d workloads bound on %d nodes (minimum %d, %s) in %s", stack, len(pods), len(placement(pods, nodes)),
+						len(nodes), ng.min, ng.instance, time.Since(start).Round(time.Second))
+					logUsage(t, c, nodes)
+					return
 				}
 				for _, p := range problems {
 					require.Regexp(t, `Insufficient (cpu|memory)`, p, "a pod that more nodes would not place\n--- prometheus-operator log (tail):\n%s",
 						tailString(c.srv.ProcessLogs("prometheus-operator"), 3000))
 				}
 				require.Less(t, count, ng.max, "pods still Pending at the node group's maximum (%d nodes): %v", ng.max, problems)
-				count++
-				added := nodesFor(groups, region, func(nodeGroup) int { return count })
-				n := added[len(added)-1]
-				t.Logf("%s: %d pod(s) Pending for capacity (%s); adding %s", stack, len(problems), tailString(problems[0], 160), n.name)
-				c.addNode(t, n)
-				nodes = append(nodes, n)
+				t.Logf("%s: on %d nodes %d pod(s) stay Pending for capacity (%s); trying %d", stack, count, len(problems), tailString(problems[0], 200), count+1)
+				c.close()
 			}
-			t.Logf("%s: %d pods of %d workloads bound on %d nodes (minimum %d, %s) in %s", stack, len(pods), len(placement(pods, nodes)),
-				len(nodes), ng.min, ng.instance, time.Since(start).Round(time.Second))
-			logUsage(t, c, nodes)
 		})
 	}
 }
