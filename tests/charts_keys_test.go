@@ -31,6 +31,13 @@ var chartKeyExceptions = []struct {
 	// Only in a comment of values.yaml ("Please provide these values");
 	// the storage helpers read it.
 	{"loki", "loki.storage.bucketNames", "templates/_helpers.tpl"},
+	// Jaeger's values.yaml lacks (or misspells: topologySpreadContraints)
+	// these; the Deployment reads them.
+	{"jaeger", "jaeger.strategy", "templates/jaeger/jaeger-deploy.yaml"},
+	{"jaeger", "jaeger.resources", "templates/jaeger/jaeger-deploy.yaml"},
+	{"jaeger", "jaeger.topologySpreadConstraints", "templates/jaeger/jaeger-deploy.yaml"},
+	{"opensearch", "persistence.storageClass", "templates/statefulset.yaml"},
+	{"opentelemetry-collector", "podDisruptionBudget.minAvailable", "templates/pdb.yaml"},
 }
 
 // chartFreeFormKeys are values a chart renders whole, every key below them
@@ -50,6 +57,11 @@ var chartFreeFormKeys = []struct {
 	{"loki", "loki.limits_config", "values.yaml", "{{- with .Values.loki.limits_config }}\n    limits_config:\n      {{- tpl (. | toYaml) $ | nindent 4 }}"},
 	{"loki", "loki.ingester", "values.yaml", "{{- with .Values.loki.ingester }}\n    ingester:\n      {{- tpl (. | toYaml) $ | nindent 4 }}"},
 	{"loki", "loki.rulerConfig", "templates/_helpers.tpl", "(.Values.loki.rulerConfig | default dict) | toYaml"},
+	// The collector's configuration is the chart's default deep-merged
+	// with ours and written whole; the ports map is rendered port by port.
+	{"opentelemetry-collector", "config", "templates/_config.tpl", "{{- $config := deepCopy .Values.config }}"},
+	{"opentelemetry-collector", "ports", "templates/_config.tpl", "{{- $ports := deepCopy .Values.ports }}\n{{- range $key, $port := $ports }}"},
+	{"opensearch", "resources", "templates/statefulset.yaml", "{{- toYaml .Values.resources | nindent 10 }}"},
 }
 
 func chartKeyException(chartName, key string) bool {

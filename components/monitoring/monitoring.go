@@ -189,6 +189,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := m.newLogs(ctx, name, args, ns, stack.Helm); err != nil {
 		return nil, fmt.Errorf("monitoring %s: logs: %w", name, err)
 	}
+	if err := m.newTraces(ctx, name, args, ns, stack.Helm); err != nil {
+		return nil, fmt.Errorf("monitoring %s: traces: %w", name, err)
+	}
 	m.Namespace = ns.Metadata.Name().Elem()
 	m.ThanosBucket = pulumi.String(bkt.Name).ToStringOutput()
 	m.LokiBucket = pulumi.String(LokiBucketName(args.AccountID, args.AwsRegion)).ToStringOutput()
