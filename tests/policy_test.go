@@ -352,6 +352,9 @@ func TestPolicyCatchesALoosenedMetricsStack(t *testing.T) {
 			args := v["compact"].(map[string]any)["extraArgs"].([]any)
 			args[0] = "--retention.resolution-raw=30d"
 		}},
+		{"us-east-monitoring-loki", "loki-retention", `retention_period is "168h", want at least 30d`, func(v map[string]any) {
+			v["loki"].(map[string]any)["limits_config"].(map[string]any)["retention_period"] = "168h"
+		}},
 	} {
 		t.Run(tc.policy, func(t *testing.T) {
 			rs := mustRun(t, "us-east").PolicyResources()
@@ -363,6 +366,21 @@ func TestPolicyCatchesALoosenedMetricsStack(t *testing.T) {
 			assert.Contains(t, vs[0].Message, tc.want)
 		})
 	}
+}
+
+// TestPolicyCatchesLoosenedSampling: the real us-east sampling strategies
+// with tars-backend at 50 % fail jaeger-production-sampling.
+func TestPolicyCatchesLoosenedSampling(t *testing.T) {
+	rs := mustRun(t, "us-east").PolicyResources()
+	assert.Empty(t, evaluate(t, "jaeger-production-sampling", rs...), "the real stack passes")
+	urn := editPolicyResource(t, rs, "kubernetes:core/v1:ConfigMap", "us-east-monitoring-jaeger-sampling", func(p map[string]any) {
+		data := p["data"].(map[string]any)
+		data["strategies.json"] = strings.Replace(data["strategies.json"].(string), `"param": 1`, `"param": 0.5`, 1)
+	})
+	vs := evaluate(t, "jaeger-production-sampling", rs...)
+	require.Len(t, vs, 1)
+	assert.Equal(t, urn, vs[0].URN)
+	assert.Contains(t, vs[0].Message, "service tars-backend is sampled probabilistic 0.5, want probabilistic 1")
 }
 
 // editPolicyResource rewrites the plain properties of the first resource of

@@ -192,3 +192,99 @@ func TestTracesCollector(t *testing.T) {
 		assert.True(t, slices.Contains(scraped, spanPort), "%s: the span-metrics port %d (%q) is scraped: %v", stack, promPort, spanPort, scraped)
 	}
 }
+
+// checkOTelConfig is the collector's own wiring check (otelcol's
+// configuration validation, which this project cannot link: the contrib
+// modules are too heavy to build here): every component a pipeline or the
+// service names is defined in its section, a connector is the exporter of
+// one pipeline and the receiver of another, and no pipeline lacks
+// receivers or exporters.
+func checkOTelConfig(cfg map[string]any) error {
+	var problems []string
+	defined := func(section, id string) bool {
+		_, ok := asMap(cfg[section])[id]
+		return ok
+	}
+	for _, e := range asList(get(cfg, "service.extensions")) {
+		if !defined("extensions", fmt.Sprint(e)) {
+			problems = append(problems, fmt.Sprintf("extension %v is not defined", e))
+		}
+	}
+	pipelines := asMap(get(cfg, "service.pipelines"))
+	if len(pipelines) == 0 {
+		problems = append(problems, "no pipelines")
+	}
+	asReceiver, asExporter := map[string]bool{}, map[string]bool{}
+	for name, p := range pipelines {
+		for _, role := range []struct{ key, section string }{{"receivers", "receivers"}, {"processors", "processors"}, {"exporters", "exporters"}} {
+			ids := asList(asMap(p)[role.key])
+			if len(ids) == 0 && role.key != "processors" {
+				problems = append(problems, fmt.Sprintf("pipeline %s has no %s", name, role.key))
+			}
+			for _, id := range ids {
+				s := fmt.Sprint(id)
+				switch {
+				case defined(role.section, s):
+				case role.key != "processors" && defined("connectors", s):
+					if role.key == "receivers" {
+						asReceiver[s] = true
+					} else {
+						asExporter[s] = true
+					}
+				default:
+					problems = append(problems, fmt.Sprintf("pipeline %s: %s %s is not defined", name, strings.TrimSuffix(role.key, "s"), s))
+				}
+			}
+		}
+	}
+	for c := range asMap(cfg["connectors"]) {
+		if asReceiver[c] != asExporter[c] {
+			problems = append(problems, fmt.Sprintf("connector %s must be the exporter of one pipeline and the receiver of another", c))
+		}
+	}
+	slices.Sort(problems)
+	if len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// TestTracesConfigsAreWired: the rendered Jaeger and collector
+// configurations pass the wiring check; broken ones do not.
+func TestTracesConfigsAreWired(t *testing.T) {
+	p := stackObjects(t, "us-east")
+	configs := map[string]map[string]any{
+		"jaeger":         configMapYAML(t, p, "user-config", "user-config.yaml"),
+		"otel-collector": configMapYAML(t, p, "otel-collector-opentelemetry-collector", "relay"),
+	}
+	for name, cfg := range configs {
+		assert.NoError(t, checkOTelConfig(cfg), name)
+	}
+	broken := func(name string, edit func(map[string]any)) map[string]any {
+		b, err := json.Marshal(configs[name])
+		require.NoError(t, err)
+		var c map[string]any
+		require.NoError(t, json.Unmarshal(b, &c))
+		edit(c)
+		return c
+	}
+	for _, tc := range []struct {
+		name, want string
+		edit       func(map[string]any)
+	}{
+		{"otel-collector", "pipeline traces: exporter otlp/jaeger is not defined", func(c map[string]any) { delete(asMap(c["exporters"]), "otlp/jaeger") }},
+		{"otel-collector", "pipeline traces: processor resource is not defined", func(c map[string]any) { delete(asMap(c["processors"]), "resource") }},
+		{"otel-collector", "connector spanmetrics must be the exporter of one pipeline and the receiver of another", func(c map[string]any) {
+			delete(asMap(get(c, "service.pipelines")), "metrics")
+		}},
+		{"jaeger", "extension remote_sampling is not defined", func(c map[string]any) { delete(asMap(c["extensions"]), "remote_sampling") }},
+		{"jaeger", "pipeline traces has no receivers", func(c map[string]any) {
+			asMap(get(c, "service.pipelines.traces"))["receivers"] = []any{}
+		}},
+	} {
+		err := checkOTelConfig(broken(tc.name, tc.edit))
+		if assert.Error(t, err, tc.want) {
+			assert.Contains(t, err.Error(), tc.want)
+		}
+	}
+}
