@@ -100,6 +100,22 @@ func TestLogsLokiCarriesTheSeedSettings(t *testing.T) {
 	}
 }
 
+// TestLogsLokiBucket: the chunk bucket is private, encrypted, TLS-only and
+// kept; Loki's role (trusted by its service account) may delete (the
+// compactor applies the retention).
+func TestLogsLokiBucket(t *testing.T) {
+	g := mustRun(t, "us-west")
+	b := one(t, g, "aws:s3/bucketV2:BucketV2", "us-west-monitoring-loki")
+	assert.Equal(t, "tars-loki-"+harness.MockAccountID+"-us-west-2", b.Input("bucket"))
+	assert.True(t, b.RetainOnDelete)
+	pab := one(t, g, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "us-west-monitoring-loki")
+	assert.Equal(t, true, pab.Input("restrictPublicBuckets"))
+	assert.Contains(t, fmt.Sprint(one(t, g, "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "us-west-monitoring-loki").Input("rules")), "aws:kms")
+	assert.Contains(t, fmt.Sprint(one(t, g, "aws:s3/bucketPolicy:BucketPolicy", "us-west-monitoring-loki").Input("policy")), `"aws:SecureTransport":"false"`)
+	assert.Contains(t, fmt.Sprint(one(t, g, "aws:iam/rolePolicy:RolePolicy", "us-west-monitoring-loki-irsa").Input("policy")), "s3:DeleteObject")
+	assert.Contains(t, fmt.Sprint(one(t, g, "aws:iam/role:Role", "us-west-monitoring-loki-irsa").Input("assumeRolePolicy")), "system:serviceaccount:monitoring:loki")
+}
+
 // TestLogsRulesReachTheRuler: the log alerts' ConfigMap carries the
 // sidecar's label and a rule file whose expressions are LogQL the check
 // understands, with the region label.

@@ -267,7 +267,7 @@ func TestMonitoringGrafana(t *testing.T) {
 		assert.ElementsMatch(t, []string{"prometheus", "prometheus-local", "alertmanager", "loki", "jaeger"}, slices.Collect(mapKeys(byUID)), stack)
 		def := file.Datasources[byUID["prometheus"]]
 		assert.True(t, def.IsDefault, stack)
-		for _, uid := range []string{"prometheus", "prometheus-local", "alertmanager"} {
+		for _, uid := range []string{"prometheus", "prometheus-local", "alertmanager", "loki", "jaeger"} {
 			ds := file.Datasources[byUID[uid]]
 			host := strings.Split(strings.TrimPrefix(ds.URL, "http://"), ".")
 			port := ds.URL[strings.LastIndex(ds.URL, ":")+1:]
