@@ -8,6 +8,7 @@ import (
 	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/apps"
 	"github.com/tars-platform/infra/components/cluster"
+	"github.com/tars-platform/infra/components/costs"
 	"github.com/tars-platform/infra/components/geodns"
 	"github.com/tars-platform/infra/components/monitoring"
 	"github.com/tars-platform/infra/components/postgres"
@@ -64,6 +65,13 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		Tags:                     cfg.tags(),
 	}, pulumi.Provider(cl.Provider))
 	if err != nil {
+		return err
+	}
+	if _, err := costs.New(ctx, region+"-costs", costs.Args{
+		ClusterName: cfg.Cluster.Name, KubernetesVersion: cfg.Cluster.Version,
+		AwsRegion: cl.Region, AccountID: cl.AccountID, Partition: cl.Partition, OIDC: cl.OIDC,
+		MonitoringNamespace: alerting.DefaultNamespace, DependsOn: []pulumi.Resource{mon.Stack}, Tags: cfg.tags(),
+	}, pulumi.Provider(cl.Provider)); err != nil {
 		return err
 	}
 	alertingArgs := cfg.alertingArgs()

@@ -3,6 +3,7 @@ package stacks
 import (
 	"regexp"
 
+	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/check"
 )
 
@@ -24,6 +25,9 @@ func (c Config) Validate() error {
 	p.Merge(KeyPostgres+".", c.Postgres.ValidateConfig())
 	p.Merge(KeyDNS+".", c.DNS.ValidateConfig())
 	p.Merge(KeyGrafana+".", c.grafanaArgs(nil, "", 0).ValidateConfig())
+	if _, err := versions.AutoscalerImage(c.Cluster.Version); err != nil && c.Cluster.Version != "" {
+		p.Addf(KeyCluster+".version", "%v", err)
+	}
 	if c.DNS.Cloudflare.Enabled && c.CloudflareAPIToken == nil {
 		p.Addf(KeyCloudflareToken, "is not set, but %s.cloudflare.enabled is true: run `pulumi config set --secret %s <token>`", KeyDNS, KeyCloudflareToken)
 	}

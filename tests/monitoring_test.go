@@ -22,13 +22,19 @@ import (
 // named returns the rendered object of kind and name in the monitoring namespace.
 func (p pickup) named(t *testing.T, kind, name string) map[string]any {
 	t.Helper()
+	return p.namedIn(t, kind, "monitoring", name)
+}
+
+// namedIn returns the rendered object of kind and name in a namespace.
+func (p pickup) namedIn(t *testing.T, kind, ns, name string) map[string]any {
+	t.Helper()
 	for _, o := range p.kind(kind) {
 		meta := asMap(o["metadata"])
-		if meta["name"] == name && meta["namespace"] == "monitoring" {
+		if meta["name"] == name && meta["namespace"] == ns {
 			return o
 		}
 	}
-	require.Failf(t, "not rendered", "%s monitoring/%s", kind, name)
+	require.Failf(t, "not rendered", "%s %s/%s", kind, ns, name)
 	return nil
 }
 

@@ -17,10 +17,14 @@ var nodePolicies = []string{"AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegi
 // looks for (seed 003, "Node Group Auto-discovery").
 func AutoscalerTags(clusterName string) map[string]string {
 	return map[string]string{
-		"k8s.io/cluster-autoscaler/enabled":        "true",
-		"k8s.io/cluster-autoscaler/" + clusterName: "owned",
+		"k8s.io/cluster-autoscaler/enabled": "true",
+		AutoscalerOwnerTag(clusterName):     "owned",
 	}
 }
+
+// AutoscalerOwnerTag is the tag that marks a node group as this cluster's;
+// the autoscaler's role may scale only groups carrying it.
+func AutoscalerOwnerTag(clusterName string) string { return "k8s.io/cluster-autoscaler/" + clusterName }
 
 // newNodeGroups creates the node role and one managed node group per
 // args.NodeGroups entry, each on its own launch template (IMDSv2 only,

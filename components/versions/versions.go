@@ -4,6 +4,11 @@
 // an SRE can roll a patch forward without a code change.
 package versions
 
+import (
+	"fmt"
+	"sort"
+)
+
 // KubernetesDefault is the EKS control-plane minor the region stacks run when
 // tars:cluster.version is not set. Source: EKS standard-support calendar
 // (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html); the
@@ -121,6 +126,30 @@ var (
 	// DCGMExporter exports GPU metrics. NVIDIA/dcgm-exporter @ 691c92762eb5.
 	DCGMExporter = Chart{Name: "dcgm-exporter", Repository: "https://nvidia.github.io/dcgm-exporter/helm-charts", Version: "4.8.2", AppVersion: "4.8.2"}
 )
+
+// AutoscalerImages pins the Cluster Autoscaler image per Kubernetes minor:
+// the autoscaler's minor must match the control plane's (its scheduler
+// simulation is that release's), and the chart's default (1.35.0) is one
+// ahead of the clusters. Source: kubernetes/autoscaler release notes of
+// cluster-autoscaler-1.34.5 ("Images: registry.k8s.io/autoscaling/
+// cluster-autoscaler:v1.34.5").
+var AutoscalerImages = map[string]string{
+	"1.34": "v1.34.5",
+}
+
+// AutoscalerImage returns the pinned autoscaler tag for a control-plane
+// minor, or an error naming the minors that have one.
+func AutoscalerImage(kubernetesMinor string) (string, error) {
+	if tag, ok := AutoscalerImages[kubernetesMinor]; ok {
+		return tag, nil
+	}
+	var have []string
+	for k := range AutoscalerImages {
+		have = append(have, k)
+	}
+	sort.Strings(have)
+	return "", fmt.Errorf("(%q) has no Cluster Autoscaler image pinned (components/versions.AutoscalerImages has %v): the autoscaler's minor must match the control plane's", kubernetesMinor, have)
+}
 
 // Charts is every pinned chart: what `tarsctl charts pull` fetches.
 var Charts = []Chart{
