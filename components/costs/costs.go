@@ -7,8 +7,9 @@ package costs
 
 import (
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/chart"
@@ -155,18 +156,9 @@ type serviceMonitor struct {
 	Selector  map[string]string `json:"selector"`
 }
 
-// duration renders a flag duration as the autoscaler parses it.
-func duration(d time.Duration) string {
-	if d == 0 {
-		return "0s"
-	}
-	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	if strings.HasSuffix(s, "m") || strings.HasSuffix(s, "h") {
-		return s
-	}
-	return d.String()
-}
+// duration renders a flag duration the way Go and the autoscaler parse it
+// ("15m", "0s").
+func duration(d time.Duration) string { return model.Duration(d).String() }
 
 func autoscalerRelease(a Args) (chart.Args, error) {
 	img, err := versions.AutoscalerImage(a.KubernetesVersion)
