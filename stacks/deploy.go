@@ -204,6 +204,7 @@ func deployPostgres(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer 
 	a.AppPassword, a.ReplicationPassword = cfg.PostgresAppPassword, cfg.PostgresReplicationPassword
 	a.ServiceDatabases = []postgres.ServiceDatabase{{
 		Name: monitoring.GrafanaDatabase, Password: cfg.Grafana.DBPassword, ConnectionLimit: monitoring.GrafanaDBConnections,
+		ClientNamespace: alerting.DefaultNamespace, ClientPodLabels: monitoring.GrafanaPodLabels(),
 	}}
 	a.DependsOn, a.MonitoringDependsOn = deps, monitors
 	a.Tags = cfg.tags()

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -342,8 +343,9 @@ func TestPostgresCredentialsStaySecret(t *testing.T) {
 }
 
 // TestPostgresNetworkAdmission: the application namespace, the instances,
-// the operator, the scraper, the peer VPC to PostgreSQL and this VPC to
-// the status port (load-balancer health checks); nothing else.
+// the operator, the scraper, Grafana's pods (its database), the peer VPC
+// to PostgreSQL and this VPC to the status port (load-balancer health
+// checks); nothing else.
 func TestPostgresNetworkAdmission(t *testing.T) {
 	g := mustRun(t, "us-east")
 	np := one(t, g, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "us-east-postgres")
@@ -352,6 +354,9 @@ func TestPostgresNetworkAdmission(t *testing.T) {
 		from := get(r, "from").([]any)[0]
 		key := ""
 		switch {
+		case get(from, "namespaceSelector") != nil && get(from, "podSelector") != nil:
+			key = "ns:" + get(from, "namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name").(string) +
+				" pods:" + fmt.Sprint(get(from, "podSelector.matchLabels.app\\.kubernetes\\.io/name"))
 		case get(from, "namespaceSelector") != nil:
 			key = "ns:" + get(from, "namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name").(string)
 		case get(from, "ipBlock") != nil:
@@ -366,6 +371,7 @@ func TestPostgresNetworkAdmission(t *testing.T) {
 	assert.Equal(t, map[string][]float64{
 		"ns:tars": {5432}, "pods:tars-pg-us-east": {5432, 8000}, "ns:cnpg-system": {5432, 8000},
 		"ns:monitoring": {9187}, "cidr:10.20.0.0/16": {5432}, "cidr:10.10.0.0/16": {8000},
+		"ns:monitoring pods:grafana": {5432}, // Grafana's database
 	}, got)
 	svc := one(t, g, "kubernetes:core/v1:Service", "us-east-postgres-replication")
 	assert.Equal(t, "internal", get(svc.PlainInputs(), `metadata.annotations.service\.beta\.kubernetes\.io/aws-load-balancer-scheme`))

@@ -451,6 +451,10 @@ type iniDataproxy struct {
 	Timeout int `json:"timeout"`
 }
 
+// GrafanaPodLabels are labels the chart puts on Grafana's pods (the
+// database's network policy admits them).
+func GrafanaPodLabels() map[string]string { return grafanaSelector() }
+
 // grafanaSelector is what the chart puts on Grafana's pods.
 func grafanaSelector() map[string]string {
 	return map[string]string{"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": GrafanaReleaseName}

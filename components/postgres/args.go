@@ -158,6 +158,11 @@ type ServiceDatabase struct {
 	Password pulumi.StringInput
 	// ConnectionLimit of the role. Required.
 	ConnectionLimit int
+	// ClientNamespace and ClientPodLabels select the pods the network
+	// policy lets connect (from this region; the other region's connect
+	// over the peering like the replication). Required.
+	ClientNamespace string
+	ClientPodLabels map[string]string
 }
 
 // ServiceSecret is the basic-auth Secret of a service database's role.
@@ -234,6 +239,9 @@ func (a Args) Validate() error {
 		}
 		if sd.ConnectionLimit < 1 {
 			p.Addf(f+".connectionLimit", "(%d) must be at least 1", sd.ConnectionLimit)
+		}
+		if !check.DNSLabel(sd.ClientNamespace, 63) || len(sd.ClientPodLabels) == 0 {
+			p.Addf(f+".clientNamespace", "(%q) and clientPodLabels (%v) must select the database's clients", sd.ClientNamespace, sd.ClientPodLabels)
 		}
 	}
 	return p.Err()

@@ -542,19 +542,26 @@ func (d *Database) newNetworkPolicy(ctx *pulumi.Context, name string, a Args, op
 		return networkingv1.NetworkPolicyIngressRuleArgs{From: networkingv1.NetworkPolicyPeerArray{from}, Ports: ports}
 	}
 	instances := pulumi.StringMap{"cnpg.io/cluster": pulumi.String(ClusterName(a.Region))}
+	ingress := networkingv1.NetworkPolicyIngressRuleArray{
+		rule(nsSel(a.AppNamespace), tcp(Port)),
+		rule(networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: instances}}, tcp(Port, StatusPort)),
+		rule(nsSel(OperatorNamespace), tcp(Port, StatusPort)),
+		rule(nsSel(a.MonitoringNamespace), tcp(MetricsPort)),
+		rule(cidr(a.PeerVpcCidr), tcp(Port)),
+		rule(cidr(a.VpcCidr), tcp(StatusPort)),
+	}
+	// Each service database's clients, by namespace and pod labels.
+	for _, sd := range a.ServiceDatabases {
+		peer := nsSel(sd.ClientNamespace)
+		peer.PodSelector = &metav1.LabelSelectorArgs{MatchLabels: pulumi.ToStringMap(sd.ClientPodLabels)}
+		ingress = append(ingress, rule(peer, tcp(Port)))
+	}
 	_, err := networkingv1.NewNetworkPolicy(ctx, name, &networkingv1.NetworkPolicyArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(ClusterName(a.Region)), Namespace: pulumi.String(a.Namespace), Labels: labels("database")},
 		Spec: &networkingv1.NetworkPolicySpecArgs{
 			PodSelector: metav1.LabelSelectorArgs{MatchLabels: instances},
 			PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
-			Ingress: networkingv1.NetworkPolicyIngressRuleArray{
-				rule(nsSel(a.AppNamespace), tcp(Port)),
-				rule(networkingv1.NetworkPolicyPeerArgs{PodSelector: &metav1.LabelSelectorArgs{MatchLabels: instances}}, tcp(Port, StatusPort)),
-				rule(nsSel(OperatorNamespace), tcp(Port, StatusPort)),
-				rule(nsSel(a.MonitoringNamespace), tcp(MetricsPort)),
-				rule(cidr(a.PeerVpcCidr), tcp(Port)),
-				rule(cidr(a.VpcCidr), tcp(StatusPort)),
-			},
+			Ingress:     ingress,
 		},
 	}, opts...)
 	return err
