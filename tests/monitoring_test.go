@@ -356,6 +356,26 @@ func TestMonitoringGrafanaWritesToThePrimary(t *testing.T) {
 	assert.Equal(t, "grafana", db.Input("spec.owner"))
 	assert.Equal(t, "tars-pg-us-east", db.Input("spec.cluster.name"))
 	assert.True(t, one(t, east, "kubernetes:core/v1:Secret", "us-east-postgres-db-grafana").IsSecret("stringData"))
+	// The database's network policy admits the pods the Grafana chart
+	// renders (their namespace and labels).
+	p := stackObjects(t, "us-east")
+	podLabels := asMap(get(p.named(t, "Deployment", "grafana"), "spec.template.metadata.labels"))
+	np := p.namedIn(t, "NetworkPolicy", "tars-postgres", "tars-pg-us-east")
+	admitted := false
+	for _, r := range asList(get(np, "spec.ingress")) {
+		for _, from := range asList(asMap(r)["from"]) {
+			nsOK := get(from, "namespaceSelector.matchLabels") != nil && asMap(get(from, "namespaceSelector.matchLabels"))["kubernetes.io/metadata.name"] == "monitoring"
+			sel := asMap(get(from, "podSelector.matchLabels"))
+			podsOK := len(sel) > 0
+			for k, v := range sel {
+				podsOK = podsOK && podLabels[k] == v
+			}
+			if nsOK && podsOK && strings.Contains(fmt.Sprint(asMap(r)["ports"]), "port:5432") {
+				admitted = true
+			}
+		}
+	}
+	assert.True(t, admitted, "the Postgres network policy admits the rendered Grafana pods on 5432")
 	// Grafana's release waits for its database.
 	rel := one(t, east, "kubernetes:helm.sh/v3:Release", "us-east-grafana-release")
 	assert.True(t, east.Upstream(rel.URN)[db.URN], "Grafana starts after its database")
