@@ -36,6 +36,7 @@ var chartKeyExceptions = []struct {
 	{"jaeger", "jaeger.strategy", "templates/jaeger/jaeger-deploy.yaml"},
 	{"jaeger", "jaeger.resources", "templates/jaeger/jaeger-deploy.yaml"},
 	{"jaeger", "jaeger.topologySpreadConstraints", "templates/jaeger/jaeger-deploy.yaml"},
+	{"jaeger", "jaeger.podLabels", "templates/jaeger/jaeger-deploy.yaml"},
 	{"opensearch", "persistence.storageClass", "templates/statefulset.yaml"},
 	{"opentelemetry-collector", "podDisruptionBudget.minAvailable", "templates/pdb.yaml"},
 }

@@ -53,6 +53,7 @@ func TestTracesJaeger(t *testing.T) {
 		d := p.named(t, "Deployment", "jaeger")
 		assert.EqualValues(t, 2, asMap(d["spec"])["replicas"], "%s: seed 003's collector ×2", stack)
 		assert.Equal(t, "RollingUpdate", get(d, "spec.strategy.type"), stack)
+		assert.Len(t, fmt.Sprint(asMap(get(d, "spec.template.metadata.labels"))["tars.ai/config-hash"]), 16, "%s: a configuration change rolls the pods", stack)
 		cfg := configMapYAML(t, p, "user-config", "user-config.yaml")
 		assert.Equal(t, "0.0.0.0:4317", get(cfg, "receivers.otlp.protocols.grpc.endpoint"), stack)
 		assert.Equal(t, "0.0.0.0:4318", get(cfg, "receivers.otlp.protocols.http.endpoint"), stack)

@@ -1,6 +1,8 @@
 package monitoring
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -136,7 +138,10 @@ func (m *Monitoring) newTraces(ctx *pulumi.Context, name string, a Args, ns, sta
 	if err != nil {
 		return err
 	}
-	jaeger := jaegerRelease(a, ns)
+	jaeger, err := jaegerRelease(a, ns)
+	if err != nil {
+		return err
+	}
 	jaeger.DependsOn = append(jaeger.DependsOn, os.Helm, cm)
 	jrel, err := chart.New(ctx, name+"-jaeger", jaeger, parent)
 	if err != nil {
@@ -221,6 +226,10 @@ type jaegerValues struct {
 }
 
 type jaegerDeploy struct {
+	// PodLabels carry the configuration's hash: the chart mounts the
+	// fixed-name user-config ConfigMap without a checksum, so without it a
+	// configuration change would not roll the pods.
+	PodLabels                 map[string]string                `json:"podLabels"`
 	Replicas                  int                              `json:"replicas"`
 	Strategy                  rolloutStrategy                  `json:"strategy"`
 	Resources                 chart.Resources                  `json:"resources"`
@@ -338,7 +347,32 @@ func otlpReceiver() map[string]any {
 
 const samplingMount = "/etc/jaeger/sampling"
 
-func jaegerRelease(a Args, ns pulumi.Resource) chart.Args {
+// ConfigHashLabel is the pod label holding a configuration's hash.
+const ConfigHashLabel = "tars.ai/config-hash"
+
+// configHash is a short, stable hash of a value's JSON.
+func configHash(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8]), nil
+}
+
+func jaegerRelease(a Args, ns pulumi.Resource) (chart.Args, error) {
+	args := jaegerArgs(a, ns)
+	v := args.Values.(jaegerValues)
+	hash, err := configHash(v.Userconfig)
+	if err != nil {
+		return chart.Args{}, fmt.Errorf("jaeger config: %w", err)
+	}
+	v.Jaeger.PodLabels = map[string]string{ConfigHashLabel: hash}
+	args.Values = v
+	return args, nil
+}
+
+func jaegerArgs(a Args, ns pulumi.Resource) chart.Args {
 	const store = "primary"
 	return chart.Args{
 		Chart: versions.Jaeger, ReleaseName: JaegerReleaseName, Namespace: a.Namespace, NamespaceResource: ns,
