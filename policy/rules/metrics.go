@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/common/model"
@@ -36,31 +37,6 @@ func metricsPolicies() []policyx.Policy {
 			mandatory, schema(map[string]map[string]any{"minReplicas": {"type": "number", "default": defaultGrafanaReplicas}}),
 			[]string{typeHelmRelease}, grafanaHA),
 	}
-}
-
-// keys walks literal keys (a key may contain dots: "grafana.ini").
-func keys(m property.Map, path ...string) property.Value {
-	cur := property.New(m)
-	for _, k := range path {
-		if !cur.IsMap() {
-			return property.Value{}
-		}
-		cur = cur.AsMap().Get(k)
-	}
-	return cur
-}
-
-func valueStrings(v property.Value) []string {
-	if !v.IsArray() {
-		return nil
-	}
-	var out []string
-	for _, e := range v.AsArray().AsSlice() {
-		if e.IsString() {
-			out = append(out, e.AsString())
-		}
-	}
-	return out
 }
 
 // flagValue is the value of --name=value among args ("" when absent).
@@ -122,7 +98,7 @@ func longTermStorage(rs []policyx.AnalyzerResource) []finding {
 		vm := v.AsMap()
 		dedup := append(valueStrings(keys(vm, "additionalReplicaLabels")), valueStrings(keys(vm, "query", "replicaLabels"))...)
 		for _, l := range replicaLabels {
-			if !contains(dedup, l) {
+			if !slices.Contains(dedup, l) {
 				out = append(out, finding{r.URN, fmt.Sprintf("Thanos query does not deduplicate on the Prometheus replica label %q (additionalReplicaLabels or query.replicaLabels)", l)})
 			}
 		}
@@ -141,15 +117,6 @@ func longTermStorage(rs []policyx.AnalyzerResource) []finding {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 func grafanaHA(r policyx.AnalyzerResource, cfg map[string]any) []string {

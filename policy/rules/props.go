@@ -9,13 +9,16 @@ import (
 
 // at walks a dotted path ("vpcConfig.subnetIds") through nested maps and
 // returns the value, or a null Value when any step is missing or unknown.
-func at(m property.Map, path string) property.Value {
+func at(m property.Map, path string) property.Value { return keys(m, strings.Split(path, ".")...) }
+
+// keys walks literal keys, for a key that contains dots ("grafana.ini").
+func keys(m property.Map, path ...string) property.Value {
 	cur := property.New(m)
-	for _, key := range strings.Split(path, ".") {
+	for _, k := range path {
 		if !cur.IsMap() {
 			return property.Value{}
 		}
-		cur = cur.AsMap().Get(key)
+		cur = cur.AsMap().Get(k)
 	}
 	return cur
 }
@@ -47,9 +50,11 @@ func boolean(m property.Map, path string) (bool, bool) {
 	return v.AsBool(), true
 }
 
-// strings returns the known strings of the array at path.
-func stringList(m property.Map, path string) []string {
-	v := at(m, path)
+// stringList returns the known strings of the array at path.
+func stringList(m property.Map, path string) []string { return valueStrings(at(m, path)) }
+
+// valueStrings returns the known strings of an array value.
+func valueStrings(v property.Value) []string {
 	if !v.IsArray() {
 		return nil
 	}
