@@ -11,16 +11,12 @@ package geodns
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/acm"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -73,16 +69,17 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("geodns %s: certificate: %w", name, err)
 	}
-	ing, err := e.newIngress(ctx, name, args, cert, parent, pulumi.DependsOn(args.DependsOn))
+	// The public load balancer in front of the API Service, health
+	// checked on the API's /health.
+	_, e.Endpoint, err = NewPublicIngress(ctx, name+"-public", PublicIngressArgs{
+		Name: IngressName, Namespace: args.Backend.Namespace,
+		Labels:         map[string]string{"app.kubernetes.io/part-of": "tars", "app.kubernetes.io/component": "edge"},
+		CertificateArn: cert.CertificateArn, HealthCheckPath: args.HealthCheck.Path,
+		Service: args.Backend.Service, Port: args.Backend.Port, Tags: args.Tags,
+	}, parent, pulumi.DependsOn(args.DependsOn))
 	if err != nil {
 		return nil, fmt.Errorf("geodns %s: load balancer: %w", name, err)
 	}
-	e.Endpoint = ing.Status.ApplyT(func(st *networkingv1.IngressStatus) string {
-		if st == nil || st.LoadBalancer == nil || len(st.LoadBalancer.Ingress) == 0 || st.LoadBalancer.Ingress[0].Hostname == nil {
-			return ""
-		}
-		return *st.LoadBalancer.Ingress[0].Hostname
-	}).(pulumi.StringOutput)
 	hc, err := e.newRecords(ctx, name, args, zone.ZoneId, parent)
 	if err != nil {
 		return nil, fmt.Errorf("geodns %s: records: %w", name, err)
@@ -177,48 +174,6 @@ func NewCertificate(ctx *pulumi.Context, a CertificateArgs, opts ...pulumi.Resou
 	return acm.NewCertificateValidation(ctx, a.Name, &acm.CertificateValidationArgs{
 		CertificateArn:        cert.Arn,
 		ValidationRecordFqdns: fqdns,
-	}, opts...)
-}
-
-// ALBTags renders tags as the load balancer controller's tags annotation.
-func ALBTags(tags map[string]string) string {
-	out := ""
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		if out != "" {
-			out += ","
-		}
-		out += k + "=" + tags[k]
-	}
-	return out
-}
-
-// newIngress is the public Application Load Balancer in front of the API
-// Service: HTTPS only with the region's certificate, IP targets, health
-// checked on the API's /health.
-func (e *Edge) newIngress(ctx *pulumi.Context, name string, a Args, cert *acm.CertificateValidation, opts ...pulumi.ResourceOption) (*networkingv1.Ingress, error) {
-	const alb = "alb.ingress.kubernetes.io/"
-	tags := ALBTags(a.Tags)
-	return networkingv1.NewIngress(ctx, name+"-public", &networkingv1.IngressArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name: pulumi.String(IngressName), Namespace: pulumi.String(a.Backend.Namespace),
-			Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("tars"), "app.kubernetes.io/component": pulumi.String("edge")},
-			Annotations: pulumi.StringMap{
-				alb + "scheme":           pulumi.String("internet-facing"),
-				alb + "target-type":      pulumi.String("ip"),
-				alb + "listen-ports":     pulumi.String(`[{"HTTPS":443}]`),
-				alb + "certificate-arn":  cert.CertificateArn,
-				alb + "ssl-policy":       pulumi.String(TLSPolicy),
-				alb + "healthcheck-path": pulumi.String(a.HealthCheck.Path),
-				alb + "tags":             pulumi.String(tags),
-			},
-		},
-		Spec: &networkingv1.IngressSpecArgs{
-			IngressClassName: pulumi.String(IngressClass),
-			DefaultBackend: &networkingv1.IngressBackendArgs{Service: &networkingv1.IngressServiceBackendArgs{
-				Name: pulumi.String(a.Backend.Service),
-				Port: &networkingv1.ServiceBackendPortArgs{Number: pulumi.Int(a.Backend.Port)},
-			}},
-		},
 	}, opts...)
 }
 

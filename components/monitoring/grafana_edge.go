@@ -2,11 +2,8 @@ package monitoring
 
 import (
 	"net/url"
-	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/route53"
-	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/geodns"
 )
@@ -43,39 +40,15 @@ func (g *Grafana) newEdge(ctx *pulumi.Context, name string, a GrafanaArgs, relea
 	if err != nil {
 		return err
 	}
-	const alb = "alb.ingress.kubernetes.io/"
-	ing, err := networkingv1.NewIngress(ctx, name+"-public", &networkingv1.IngressArgs{
-		Metadata: &metav1.ObjectMetaArgs{
-			Name: pulumi.String(GrafanaIngress), Namespace: pulumi.String(a.Namespace),
-			Labels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String("grafana"), "app.kubernetes.io/part-of": pulumi.String("tars")},
-			Annotations: pulumi.StringMap{
-				alb + "scheme":           pulumi.String("internet-facing"),
-				alb + "target-type":      pulumi.String("ip"),
-				alb + "listen-ports":     pulumi.String(`[{"HTTPS":443}]`),
-				alb + "certificate-arn":  cert.CertificateArn,
-				alb + "ssl-policy":       pulumi.String(geodns.TLSPolicy),
-				alb + "healthcheck-path": pulumi.String("/api/health"),
-				alb + "inbound-cidrs":    pulumi.String(strings.Join(a.AllowedCidrs, ",")),
-				alb + "tags":             pulumi.String(geodns.ALBTags(a.Tags)),
-			},
-		},
-		Spec: &networkingv1.IngressSpecArgs{
-			IngressClassName: pulumi.String(geodns.IngressClass),
-			DefaultBackend: &networkingv1.IngressBackendArgs{Service: &networkingv1.IngressServiceBackendArgs{
-				Name: pulumi.String(GrafanaReleaseName),
-				Port: &networkingv1.ServiceBackendPortArgs{Number: pulumi.Int(GrafanaServicePort)},
-			}},
-		},
+	_, lb, err := geodns.NewPublicIngress(ctx, name+"-public", geodns.PublicIngressArgs{
+		Name: GrafanaIngress, Namespace: a.Namespace,
+		Labels:         map[string]string{"app.kubernetes.io/name": "grafana", "app.kubernetes.io/part-of": "tars"},
+		CertificateArn: cert.CertificateArn, HealthCheckPath: "/api/health",
+		Service: GrafanaReleaseName, Port: GrafanaServicePort, InboundCidrs: a.AllowedCidrs, Tags: a.Tags,
 	}, parent, pulumi.DependsOn(append([]pulumi.Resource{release}, a.IngressDependsOn...)))
 	if err != nil {
 		return err
 	}
-	lb := ing.Status.ApplyT(func(st *networkingv1.IngressStatus) string {
-		if st == nil || st.LoadBalancer == nil || len(st.LoadBalancer.Ingress) == 0 || st.LoadBalancer.Ingress[0].Hostname == nil {
-			return ""
-		}
-		return *st.LoadBalancer.Ingress[0].Hostname
-	}).(pulumi.StringOutput)
 	_, err = route53.NewRecord(ctx, name+"-record", &route53.RecordArgs{
 		ZoneId: pulumi.String(zone.ZoneId), Name: pulumi.String(host), Type: pulumi.String("CNAME"),
 		Ttl: pulumi.Int(GrafanaRecordTTL), Records: pulumi.StringArray{lb},
