@@ -77,22 +77,8 @@ func TestLogsLokiCarriesTheSeedSettings(t *testing.T) {
 		require.Len(t, claims, 1, stack)
 		assert.Equal(t, "50Gi", get(claims[0], "spec.resources.requests.storage"), "%s: seed 003's 50Gi", stack)
 		assert.Equal(t, "gp3-encrypted", get(claims[0], "spec.storageClassName"), stack)
-		var folder, label, ns string
-		for _, c := range append(asList(podSpec(sts)["containers"]), asList(podSpec(sts)["initContainers"])...) {
-			if asMap(c)["name"] != "loki-sc-rules" {
-				continue
-			}
-			for _, e := range asList(asMap(c)["env"]) {
-				switch em := asMap(e); em["name"] {
-				case "FOLDER":
-					folder = fmt.Sprint(em["value"])
-				case "LABEL":
-					label = fmt.Sprint(em["value"])
-				case "NAMESPACE":
-					ns = fmt.Sprint(em["value"])
-				}
-			}
-		}
+		env := containerEnv(sts, "loki-sc-rules")
+		folder, label, ns := env["FOLDER"], env["LABEL"], env["NAMESPACE"]
 		assert.Equal(t, "/rules/fake", folder, "%s: the single tenant's rule directory", stack)
 		assert.Equal(t, "loki_rule", label, stack)
 		assert.Equal(t, "ALL", ns, stack)

@@ -3,6 +3,7 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -36,6 +37,24 @@ func (p pickup) namedIn(t *testing.T, kind, ns, name string) map[string]any {
 	}
 	require.Failf(t, "not rendered", "%s %s/%s", kind, ns, name)
 	return nil
+}
+
+// containerEnv is the plain (value, not valueFrom) environment of a
+// workload's container, init containers included; nil when it has none.
+func containerEnv(w map[string]any, container string) map[string]string {
+	var out map[string]string
+	for _, c := range append(asList(podSpec(w)["containers"]), asList(podSpec(w)["initContainers"])...) {
+		if asMap(c)["name"] != container {
+			continue
+		}
+		out = map[string]string{}
+		for _, e := range asList(asMap(c)["env"]) {
+			if v, ok := asMap(e)["value"]; ok {
+				out[fmt.Sprint(asMap(e)["name"])] = fmt.Sprint(v)
+			}
+		}
+	}
+	return out
 }
 
 // podSpec is a workload's pod template spec.
@@ -270,7 +289,7 @@ func TestMonitoringGrafana(t *testing.T) {
 		for i, ds := range file.Datasources {
 			byUID[ds.UID] = i
 		}
-		assert.ElementsMatch(t, []string{"prometheus", "prometheus-local", "alertmanager", "loki", "jaeger"}, slices.Collect(mapKeys(byUID)), stack)
+		assert.ElementsMatch(t, []string{"prometheus", "prometheus-local", "alertmanager", "loki", "jaeger"}, slices.Collect(maps.Keys(byUID)), stack)
 		def := file.Datasources[byUID["prometheus"]]
 		assert.True(t, def.IsDefault, stack)
 		for _, uid := range []string{"prometheus", "prometheus-local", "alertmanager", "loki", "jaeger"} {
@@ -283,16 +302,6 @@ func TestMonitoringGrafana(t *testing.T) {
 		assert.Equal(t, "thanos-query-frontend", strings.Split(strings.TrimPrefix(def.URL, "http://"), ".")[0], "%s: long ranges go to Thanos", stack)
 		assert.Equal(t, "loki", get(file.Datasources[byUID["jaeger"]].JSONData, "tracesToLogsV2.datasourceUid"), stack)
 		assert.Equal(t, "jaeger", get(file.Datasources[byUID["loki"]].JSONData, "derivedFields").([]any)[0].(map[string]any)["datasourceUid"], stack)
-	}
-}
-
-func mapKeys(m map[string]int) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 

@@ -170,20 +170,8 @@ func TestMonitoringEverythingIsPickedUp(t *testing.T) {
 					continue
 				}
 				grafanaNS = fmt.Sprint(meta["namespace"])
-				for _, c := range asList(asMap(asMap(asMap(d["spec"])["template"])["spec"])["containers"]) {
-					if asMap(c)["name"] != "grafana-sc-dashboard" {
-						continue
-					}
-					for _, e := range asList(asMap(c)["env"]) {
-						switch em := asMap(e); em["name"] {
-						case "LABEL":
-							dashLabel = fmt.Sprint(em["value"])
-						case "LABEL_VALUE":
-							dashValue = fmt.Sprint(em["value"])
-						case "NAMESPACE":
-							dashNS = fmt.Sprint(em["value"])
-						}
-					}
+				if env := containerEnv(d, "grafana-sc-dashboard"); env != nil {
+					dashLabel, dashValue, dashNS = env["LABEL"], env["LABEL_VALUE"], env["NAMESPACE"]
 				}
 			}
 			require.NotEmpty(t, dashLabel, "the Grafana dashboard sidecar and its label")

@@ -31,6 +31,15 @@ const (
 	JaegerQueryPort = 16686
 )
 
+// AlertmanagerPort is the kube-prometheus-stack Alertmanager Service's port.
+const AlertmanagerPort = 9093
+
+// AlertmanagerURL is the region's Alertmanager inside the cluster: Grafana
+// reads it, Loki's ruler sends to it.
+func AlertmanagerURL(namespace string) string {
+	return fmt.Sprintf("http://%s-alertmanager.%s.svc.cluster.local:%d", ReleaseName, namespace, AlertmanagerPort)
+}
+
 // datasourcesFile is a Grafana provisioning file.
 type datasourcesFile struct {
 	APIVersion  int          `json:"apiVersion"`
@@ -100,7 +109,7 @@ func provisionedDatasources(ns string) datasourcesFile {
 			JSONData: datasourceJSON{TimeInterval: scrape, PrometheusType: "Thanos", HTTPMethod: "POST"}},
 		{Name: "Prometheus (this replica, 30 d)", UID: PrometheusLocalUID, Type: "prometheus", Access: "proxy", URL: svc(ReleaseName+"-prometheus", 9090),
 			JSONData: datasourceJSON{TimeInterval: scrape, PrometheusType: "Prometheus", HTTPMethod: "POST"}},
-		{Name: "Alertmanager", UID: AlertmanagerUID, Type: "alertmanager", Access: "proxy", URL: svc(ReleaseName+"-alertmanager", 9093),
+		{Name: "Alertmanager", UID: AlertmanagerUID, Type: "alertmanager", Access: "proxy", URL: AlertmanagerURL(ns),
 			JSONData: datasourceJSON{Implementation: "prometheus", HandleGrafanaManagedAlerts: &no}},
 		{Name: "Loki", UID: LokiUID, Type: "loki", Access: "proxy", URL: svc(LokiReleaseName+"-gateway", 80),
 			JSONData: datasourceJSON{MaxLines: 1000, DerivedFields: []derivedField{{

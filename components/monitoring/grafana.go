@@ -451,12 +451,9 @@ type iniDataproxy struct {
 	Timeout int `json:"timeout"`
 }
 
-// GrafanaPodLabels are labels the chart puts on Grafana's pods (the
-// database's network policy admits them).
-func GrafanaPodLabels() map[string]string { return grafanaSelector() }
-
-// grafanaSelector is what the chart puts on Grafana's pods.
-func grafanaSelector() map[string]string {
+// GrafanaPodLabels are labels the chart puts on Grafana's pods (its zone
+// spread and the database's network policy select them).
+func GrafanaPodLabels() map[string]string {
 	return map[string]string{"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": GrafanaReleaseName}
 }
 
@@ -472,7 +469,7 @@ func grafanaRelease(a GrafanaArgs) chart.Args {
 		Values: grafanaValues{
 			Replicas:                  slo.GrafanaReplicas,
 			PodDisruptionBudget:       podDisruptionBudget{Enabled: true, MaxUnavailable: 1},
-			TopologySpreadConstraints: chart.ZoneSpread(grafanaSelector()),
+			TopologySpreadConstraints: chart.ZoneSpread(GrafanaPodLabels()),
 			Resources:                 chart.Burstable(chart.ResourceList{CPU: "100m", Memory: "256Mi"}, chart.ResourceList{CPU: "1", Memory: "1Gi"}),
 			Persistence:               enabledFlag{false},
 			TestFramework:             enabledFlag{false},

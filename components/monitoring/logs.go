@@ -169,15 +169,11 @@ type lokiIngester struct {
 }
 
 type lokiLimits struct {
-	RetentionPeriod           string `json:"retention_period"`
-	IngestionRateMB           int    `json:"ingestion_rate_mb"`
-	IngestionBurstSizeMB      int    `json:"ingestion_burst_size_mb"`
-	MaxGlobalStreamsPerUser   int    `json:"max_global_streams_per_user"`
-	MaxQueryParallelism       int    `json:"max_query_parallelism"`
-	RejectOldSamples          bool   `json:"reject_old_samples"`
-	RejectOldSamplesMaxAge    string `json:"reject_old_samples_max_age"`
-	SplitQueriesByInterval    string `json:"split_queries_by_interval"`
-	MaxCacheFreshnessPerQuery string `json:"max_cache_freshness_per_query"`
+	RetentionPeriod         string `json:"retention_period"`
+	IngestionRateMB         int    `json:"ingestion_rate_mb"`
+	IngestionBurstSizeMB    int    `json:"ingestion_burst_size_mb"`
+	MaxGlobalStreamsPerUser int    `json:"max_global_streams_per_user"`
+	MaxQueryParallelism     int    `json:"max_query_parallelism"`
 }
 
 // lokiCompactor applies the retention (Loki 3 needs the delete-request
@@ -215,7 +211,6 @@ type lokiRuler struct {
 	EnableAlertmanagerV2 bool           `json:"enable_alertmanager_v2"`
 	EnableAPI            bool           `json:"enable_api"`
 	RulePath             string         `json:"rule_path"`
-	EvaluationInterval   string         `json:"evaluation_interval"`
 	Storage              lokiRulerStore `json:"storage"`
 }
 
@@ -289,28 +284,23 @@ func lokiRelease(a Args, ns pulumi.Resource, b *cluster.PrivateBucket) chart.Arg
 					S3:          lokiS3{Region: a.AwsRegion}},
 				Ingester: lokiIngester{ChunkEncoding: LokiChunkEncoding},
 				LimitsConfig: lokiLimits{
-					RetentionPeriod:           fmt.Sprintf("%dh", int(slo.LokiRetention.Hours())), // seed 003 writes 720h
-					IngestionRateMB:           LokiIngestionRateMB,
-					IngestionBurstSizeMB:      LokiIngestionBurstMB,
-					MaxGlobalStreamsPerUser:   LokiMaxStreams,
-					MaxQueryParallelism:       LokiQueryParallelism,
-					RejectOldSamples:          true,
-					RejectOldSamplesMaxAge:    "168h",
-					SplitQueriesByInterval:    "30m",
-					MaxCacheFreshnessPerQuery: "10m",
+					RetentionPeriod:         fmt.Sprintf("%dh", int(slo.LokiRetention.Hours())), // seed 003 writes 720h
+					IngestionRateMB:         LokiIngestionRateMB,
+					IngestionBurstSizeMB:    LokiIngestionBurstMB,
+					MaxGlobalStreamsPerUser: LokiMaxStreams,
+					MaxQueryParallelism:     LokiQueryParallelism,
 				},
 				Compactor: lokiCompactor{WorkingDirectory: "/var/loki/compactor", RetentionEnabled: true, RetentionDeleteDelay: "2h", DeleteRequestStore: "s3"},
 				QueryRange: lokiQueryRange{CacheResults: true, ResultsCache: lokiResultsCache{Cache: lokiCache{
 					EmbeddedCache: lokiEmbeddedCache{Enabled: true, MaxSizeMB: LokiResultsCacheMB, TTL: LokiCacheTTL},
 				}}},
 				RulerConfig: lokiRuler{
-					AlertmanagerURL:      fmt.Sprintf("http://%s-alertmanager.%s.svc.cluster.local:9093", ReleaseName, a.Namespace),
+					AlertmanagerURL:      AlertmanagerURL(a.Namespace),
 					EnableAlertmanagerV2: true,
 					EnableAPI:            true,
 					// Away from LokiRulesDir, where the sidecar writes.
-					RulePath:           "/var/loki/rules-temp",
-					EvaluationInterval: "1m",
-					Storage:            lokiRulerStore{Type: "local", Local: lokiLocalPath{Directory: LokiRulesDir}},
+					RulePath: "/var/loki/rules-temp",
+					Storage:  lokiRulerStore{Type: "local", Local: lokiLocalPath{Directory: LokiRulesDir}},
 				},
 			},
 			SingleBinary: lokiSingleBinary{

@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/chart"
 	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/slo"
 )
 
 // The traces stack (seed 003 "Jaeger Distributed Tracing", "OpenTelemetry
@@ -48,7 +49,7 @@ const (
 	// JaegerIndexPrefix of the span and service indices.
 	JaegerIndexPrefix = "jaeger"
 	// OTelCollectorReleaseName is the collector's release; its Service is
-	// <release>-opentelemetry-collector... see OTelCollectorService.
+	// <release>-opentelemetry-collector.
 	OTelCollectorReleaseName = "otel-collector"
 	// OTelReplicas of the collector deployment.
 	OTelReplicas = 2
@@ -77,11 +78,17 @@ type SamplingStrategy struct {
 	Rate    float64
 }
 
-// SamplingStrategies are seed 003's ("Sampling Strategy").
-var SamplingStrategies = []SamplingStrategy{
-	{Service: "tars-backend", Rate: 1.0},
-	{Service: "tars-rag-service", Rate: 1.0},
-	{Service: "tars-ui", Rate: 0.5},
+// SamplingStrategies are seed 003's: the production services at
+// slo.ProductionTraceSampling (the rate the policy pack enforces), the UI
+// at half.
+var SamplingStrategies = append(productionSampling(), SamplingStrategy{Service: "tars-ui", Rate: 0.5})
+
+func productionSampling() []SamplingStrategy {
+	var out []SamplingStrategy
+	for _, s := range slo.ProductionServices {
+		out = append(out, SamplingStrategy{Service: s, Rate: slo.ProductionTraceSampling})
+	}
+	return out
 }
 
 // DefaultSamplingRate is every other service's rate.
@@ -159,10 +166,7 @@ func (m *Monitoring) newTraces(ctx *pulumi.Context, name string, a Args, ns, sta
 	}, parent, pulumi.DependsOn([]pulumi.Resource{stack, jrel.Helm})); err != nil {
 		return err
 	}
-	otel, err := otelRelease(a, ns)
-	if err != nil {
-		return err
-	}
+	otel := otelRelease(a, ns)
 	otel.DependsOn = append(otel.DependsOn, stack, jrel.Helm)
 	_, err = chart.New(ctx, name+"-otel-collector", otel, parent)
 	return err
@@ -347,6 +351,38 @@ func otlpReceiver() map[string]any {
 
 const samplingMount = "/etc/jaeger/sampling"
 
+// jaegerConfig is Jaeger v2's configuration (its image's own is replaced
+// whole, so every listener is bound explicitly).
+func jaegerConfig(ns string) otelDocument {
+	const store = "primary"
+	return otelDocument{
+		Extensions: map[string]any{
+			"healthcheckv2": map[string]any{"use_v2": true, "http": anyAddr(jaegerHealthPort)},
+			"jaeger_query":  map[string]any{"storage": map[string]any{"traces": store}, "http": anyAddr(JaegerQueryPort), "grpc": anyAddr(16685)},
+			"jaeger_storage": map[string]any{"backends": map[string]any{store: map[string]any{"opensearch": map[string]any{
+				"server_urls": []string{openSearchURL(ns)},
+				"indices": map[string]any{
+					"index_prefix": JaegerIndexPrefix,
+					"spans":        map[string]any{"shards": 1, "replicas": 1},
+					"services":     map[string]any{"shards": 1, "replicas": 1},
+				},
+			}}}},
+			"remote_sampling": map[string]any{
+				"file": map[string]any{"path": samplingMount + "/strategies.json", "reload_interval": "1m"},
+				"http": anyAddr(SamplingHTTPPort), "grpc": anyAddr(SamplingGRPCPort),
+			},
+		},
+		Receivers:  map[string]any{"otlp": otlpReceiver(), "zipkin": anyAddr(ZipkinPort)},
+		Processors: map[string]any{"batch": map[string]any{}},
+		Exporters:  map[string]any{"jaeger_storage_exporter": map[string]any{"trace_storage": store}},
+		Service: otelService{
+			Extensions: []string{"jaeger_storage", "jaeger_query", "remote_sampling", "healthcheckv2"},
+			Pipelines:  map[string]otelPipeline{"traces": {Receivers: []string{"otlp", "zipkin"}, Processors: []string{"batch"}, Exporters: []string{"jaeger_storage_exporter"}}},
+			Telemetry:  &otelTelemetry{Metrics: otelTelemetryMetrics{Readers: []otelReader{{Pull: otelPull{Exporter: otelPullExporter{Prometheus: otelPromEndpoint{Host: "0.0.0.0", Port: JaegerMetricsPort}}}}}}},
+		},
+	}
+}
+
 // ConfigHashLabel is the pod label holding a configuration's hash.
 const ConfigHashLabel = "tars.ai/config-hash"
 
@@ -361,23 +397,16 @@ func configHash(v any) (string, error) {
 }
 
 func jaegerRelease(a Args, ns pulumi.Resource) (chart.Args, error) {
-	args := jaegerArgs(a, ns)
-	v := args.Values.(jaegerValues)
-	hash, err := configHash(v.Userconfig)
+	config := jaegerConfig(a.Namespace)
+	hash, err := configHash(config)
 	if err != nil {
 		return chart.Args{}, fmt.Errorf("jaeger config: %w", err)
 	}
-	v.Jaeger.PodLabels = map[string]string{ConfigHashLabel: hash}
-	args.Values = v
-	return args, nil
-}
-
-func jaegerArgs(a Args, ns pulumi.Resource) chart.Args {
-	const store = "primary"
 	return chart.Args{
 		Chart: versions.Jaeger, ReleaseName: JaegerReleaseName, Namespace: a.Namespace, NamespaceResource: ns,
 		Values: jaegerValues{
 			Jaeger: jaegerDeploy{
+				PodLabels:                 map[string]string{ConfigHashLabel: hash},
 				Replicas:                  JaegerReplicas,
 				Strategy:                  rolloutStrategy{Type: "RollingUpdate"},
 				Resources:                 chart.Burstable(chart.ResourceList{CPU: "100m", Memory: "256Mi"}, chart.ResourceList{CPU: "1", Memory: "512Mi"}),
@@ -386,36 +415,11 @@ func jaegerArgs(a Args, ns pulumi.Resource) chart.Args {
 				ExtraVolumes:              []configMapVolume{{Name: "sampling", ConfigMap: localObjectRef{Name: JaegerSamplingConfigMap}}},
 				ExtraVolumeMounts:         []volumeMount{{Name: "sampling", MountPath: samplingMount, ReadOnly: true}},
 			},
-			Userconfig: otelDocument{
-				Extensions: map[string]any{
-					"healthcheckv2": map[string]any{"use_v2": true, "http": anyAddr(jaegerHealthPort)},
-					"jaeger_query":  map[string]any{"storage": map[string]any{"traces": store}, "http": anyAddr(JaegerQueryPort), "grpc": anyAddr(16685)},
-					"jaeger_storage": map[string]any{"backends": map[string]any{store: map[string]any{"opensearch": map[string]any{
-						"server_urls": []string{openSearchURL(a.Namespace)},
-						"indices": map[string]any{
-							"index_prefix": JaegerIndexPrefix,
-							"spans":        map[string]any{"shards": 1, "replicas": 1},
-							"services":     map[string]any{"shards": 1, "replicas": 1},
-						},
-					}}}},
-					"remote_sampling": map[string]any{
-						"file": map[string]any{"path": samplingMount + "/strategies.json", "reload_interval": "1m"},
-						"http": anyAddr(SamplingHTTPPort), "grpc": anyAddr(SamplingGRPCPort),
-					},
-				},
-				Receivers:  map[string]any{"otlp": otlpReceiver(), "zipkin": anyAddr(ZipkinPort)},
-				Processors: map[string]any{"batch": map[string]any{}},
-				Exporters:  map[string]any{"jaeger_storage_exporter": map[string]any{"trace_storage": store}},
-				Service: otelService{
-					Extensions: []string{"jaeger_storage", "jaeger_query", "remote_sampling", "healthcheckv2"},
-					Pipelines:  map[string]otelPipeline{"traces": {Receivers: []string{"otlp", "zipkin"}, Processors: []string{"batch"}, Exporters: []string{"jaeger_storage_exporter"}}},
-					Telemetry:  &otelTelemetry{Metrics: otelTelemetryMetrics{Readers: []otelReader{{Pull: otelPull{Exporter: otelPullExporter{Prometheus: otelPromEndpoint{Host: "0.0.0.0", Port: JaegerMetricsPort}}}}}}},
-				},
-			},
+			Userconfig:     config,
 			EsIndexCleaner: indexCleaner{Enabled: true, NumberOfDays: TraceRetentionDays, CmdlineParams: map[string]string{"index-prefix": JaegerIndexPrefix}},
 			Storage:        jaegerStore{Type: "elasticsearch", Elasticsearch: esConnection{URL: openSearchURL(a.Namespace)}},
 		},
-	}
+	}, nil
 }
 
 // otelValues are the values set on opentelemetry-collector 0.170.0.
@@ -457,7 +461,7 @@ type otelPDB struct {
 
 // otelRelease: the contrib distribution (the spanmetrics connector and the
 // Prometheus exporter), OTLP in, traces to Jaeger, span metrics out.
-func otelRelease(a Args, ns pulumi.Resource) (chart.Args, error) {
+func otelRelease(a Args, ns pulumi.Resource) chart.Args {
 	return chart.Args{
 		Chart: versions.OpenTelemetryCollector, ReleaseName: OTelCollectorReleaseName, Namespace: a.Namespace, NamespaceResource: ns,
 		Values: otelValues{
@@ -494,5 +498,5 @@ func otelRelease(a Args, ns pulumi.Resource) (chart.Args, error) {
 				}},
 			},
 		},
-	}, nil
+	}
 }

@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tars-platform/infra/slo"
 )
 
 // Environments accepted by Config.Environment.
@@ -36,7 +38,7 @@ const (
 	DefaultEnvironment  = EnvProduction
 	DefaultRegion       = "us-east"
 	DefaultCluster      = "tars-us-east"
-	DefaultNamespace    = "tars"
+	DefaultNamespace    = slo.LogNamespace
 	DefaultRAGComponent = "tars-rag-service"
 )
 
