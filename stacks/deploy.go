@@ -67,13 +67,6 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if _, err := costs.New(ctx, region+"-costs", costs.Args{
-		ClusterName: cfg.Cluster.Name, KubernetesVersion: cfg.Cluster.Version,
-		AwsRegion: cl.Region, AccountID: cl.AccountID, Partition: cl.Partition, OIDC: cl.OIDC,
-		MonitoringNamespace: alerting.DefaultNamespace, DependsOn: []pulumi.Resource{mon.Stack}, Tags: cfg.tags(),
-	}, pulumi.Provider(cl.Provider)); err != nil {
-		return err
-	}
 	alertingArgs := cfg.alertingArgs()
 	alertingArgs.DependsOn = mon.Ready
 	if _, err := alerting.New(ctx, region+"-alerting", alertingArgs, pulumi.Provider(cl.Provider)); err != nil {
@@ -82,7 +75,8 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	redisArgs := cfg.Redis
 	redisArgs.MonitoringDependsOn = mon.Ready
 	redisArgs.ZoneSubnets = cl.PrivateSubnetCIDRs
-	if _, err := redis.New(ctx, region+"-redis", redisArgs, pulumi.Provider(cl.Provider)); err != nil {
+	rc, err := redis.New(ctx, region+"-redis", redisArgs, pulumi.Provider(cl.Provider))
+	if err != nil {
 		return err
 	}
 	peering, peer, err := deployPeering(ctx, cfg, cl)
@@ -96,8 +90,27 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err := deployGrafana(ctx, cfg, cl, mon, db, adds.LoadBalancerController.Helm); err != nil {
 		return err
 	}
-	edge, err := deployEdge(ctx, cfg, cl, peer, adds.LoadBalancerController.Helm)
+	appNS, err := apps.NewNamespace(ctx, region+"-apps", cfg.DNS.Backend.Namespace, pulumi.Provider(cl.Provider))
 	if err != nil {
+		return err
+	}
+	edge, err := deployEdge(ctx, cfg, cl, peer, appNS, adds.LoadBalancerController.Helm)
+	if err != nil {
+		return err
+	}
+	if _, err := costs.New(ctx, region+"-costs", costs.Args{
+		ClusterName: cfg.Cluster.Name, KubernetesVersion: cfg.Cluster.Version,
+		AwsRegion: cl.Region, AccountID: cl.AccountID, Partition: cl.Partition, OIDC: cl.OIDC,
+		MonitoringNamespace: alerting.DefaultNamespace, DependsOn: []pulumi.Resource{mon.Stack},
+		CertManager: []pulumi.Resource{adds.CertManager.Helm},
+		VPAs: costs.SeedVPAs(costs.SeedTargets{
+			AppNamespace: cfg.DNS.Backend.Namespace,
+			Postgres:     costs.Workload{APIVersion: "postgresql.cnpg.io/v1", Kind: "Cluster", Namespace: cfg.Postgres.Namespace, Name: postgres.ClusterName(region), Stateful: true},
+			Redis:        costs.Workload{APIVersion: "apps/v1", Kind: "StatefulSet", Namespace: cfg.Redis.Namespace, Name: redis.StatefulSetName, Stateful: true},
+		}),
+		VPADependsOn: []pulumi.Resource{appNS.Resource, rc.NamespaceResource, db.NamespaceResource},
+		Tags:         cfg.tags(),
+	}, pulumi.Provider(cl.Provider)); err != nil {
 		return err
 	}
 	exports := pulumi.Map{
@@ -266,15 +279,11 @@ func (c Config) grafanaArgs(mon *monitoring.Monitoring, dbHost string, dbPort in
 	return a
 }
 
-// deployEdge creates the services' namespace and the region's public edge
+// deployEdge creates the region's public edge
 // and DNS. The singletons owner's Cloudflare load balancer needs the peer's
 // pool (a stack output).
-func deployEdge(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *peerStack, controller pulumi.Resource) (*geodns.Edge, error) {
+func deployEdge(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *peerStack, ns *apps.Namespace, controller pulumi.Resource) (*geodns.Edge, error) {
 	a := cfg.DNS
-	ns, err := apps.NewNamespace(ctx, cfg.Topology.Region+"-apps", a.Backend.Namespace, pulumi.Provider(cl.Provider))
-	if err != nil {
-		return nil, err
-	}
 	a.DependsOn = []pulumi.Resource{controller, ns.Resource}
 	a.Tags = cfg.tags()
 	if cfg.CloudflareAPIToken != nil {

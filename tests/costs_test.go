@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tars-platform/infra/components/costs"
 	"github.com/tars-platform/infra/tests/harness"
 )
 
@@ -98,4 +99,89 @@ func TestCostsAutoscalerNeedsAMatchingImage(t *testing.T) {
 	_, err := harness.Run("us-east", harness.WithConfig("tars:cluster.version", "1.33"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `tars:cluster.version ("1.33") has no Cluster Autoscaler image pinned`)
+}
+
+// TestCostsVPAObjectsFollowTheSeedTable: the six objects of seed 003's
+// table with the seed's bounds as literals, on the workloads this program
+// names them after, in the modes the README explains.
+func TestCostsVPAObjectsFollowTheSeedTable(t *testing.T) {
+	type row struct {
+		ns, kind, target, mode, controlled string
+		min, max                           [2]string
+	}
+	for _, stack := range Stacks {
+		want := map[string]row{
+			"tars-backend":     {"tars", "Deployment", "tars-backend", "Auto", "", [2]string{"500m", "512Mi"}, [2]string{"4000m", "8Gi"}},
+			"tars-ui":          {"tars", "Deployment", "tars-ui", "Auto", "", [2]string{"100m", "128Mi"}, [2]string{"1000m", "2Gi"}},
+			"postgres-primary": {"tars-postgres", "Cluster", "tars-pg-" + stack, "Off", "", [2]string{"1000m", "2Gi"}, [2]string{"8000m", "16Gi"}},
+			"redis-cluster":    {"tars-data", "StatefulSet", "redis", "Initial", "RequestsOnly", [2]string{"250m", "512Mi"}, [2]string{"2000m", "4Gi"}},
+			"chromadb":         {"tars", "StatefulSet", "chromadb", "Initial", "", [2]string{"500m", "1Gi"}, [2]string{"4000m", "16Gi"}},
+			"ollama":           {"tars", "Deployment", "ollama", "Initial", "", [2]string{"1000m", "4Gi"}, [2]string{"8000m", "32Gi"}},
+		}
+		p := stackObjects(t, stack)
+		vpas := p.kind("VerticalPodAutoscaler")
+		require.Len(t, vpas, 6, stack)
+		for _, v := range vpas {
+			meta := asMap(v["metadata"])
+			name := fmt.Sprint(meta["name"])
+			w, ok := want[name]
+			require.True(t, ok, "%s: unexpected VPA %s", stack, name)
+			spec := asMap(v["spec"])
+			ref := asMap(spec["targetRef"])
+			assert.Equal(t, w.ns, meta["namespace"], "%s %s", stack, name)
+			assert.Equal(t, w.kind, ref["kind"], "%s %s", stack, name)
+			assert.Equal(t, w.target, ref["name"], "%s %s", stack, name)
+			assert.Equal(t, w.mode, asMap(spec["updatePolicy"])["updateMode"], "%s %s", stack, name)
+			pol := asMap(asList(asMap(spec["resourcePolicy"])["containerPolicies"])[0])
+			assert.Equal(t, "*", pol["containerName"])
+			assert.Equal(t, map[string]any{"cpu": w.min[0], "memory": w.min[1]}, pol["minAllowed"], "%s %s", stack, name)
+			assert.Equal(t, map[string]any{"cpu": w.max[0], "memory": w.max[1]}, pol["maxAllowed"], "%s %s", stack, name)
+			if w.controlled != "" {
+				assert.Equal(t, w.controlled, pol["controlledValues"], "%s %s", stack, name)
+			} else {
+				assert.NotContains(t, pol, "controlledValues", "%s %s", stack, name)
+			}
+		}
+		// The VPA itself: recommender, updater and admission controller ×2,
+		// the webhook's certificate from cert-manager, not certgen Jobs.
+		for _, d := range []string{"vpa-vertical-pod-autoscaler-recommender", "vpa-vertical-pod-autoscaler-updater", "vpa-vertical-pod-autoscaler-admission-controller"} {
+			dep := p.namedIn(t, "Deployment", "vpa-system", d)
+			assert.EqualValues(t, 2, asMap(dep["spec"])["replicas"], "%s %s", stack, d)
+		}
+		assert.NotEmpty(t, p.kind("Certificate"), stack)
+		for _, j := range p.kind("Job") {
+			assert.NotContains(t, fmt.Sprint(asMap(j["metadata"])["name"]), "vertical-pod-autoscaler", "%s: no certgen job", stack)
+		}
+	}
+}
+
+// TestCostsVPARefusesBadRows: a row that breaks the table's rules is an
+// error naming the object and the field.
+func TestCostsVPARefusesBadRows(t *testing.T) {
+	base := func() costs.VPA {
+		return costs.SeedVPAs(costs.SeedTargets{AppNamespace: "tars",
+			Postgres: costs.Workload{APIVersion: "postgresql.cnpg.io/v1", Kind: "Cluster", Namespace: "tars-postgres", Name: "tars-pg-us-east", Stateful: true},
+			Redis:    costs.Workload{APIVersion: "apps/v1", Kind: "StatefulSet", Namespace: "tars-data", Name: "redis", Stateful: true},
+		})[0]
+	}
+	for name, tc := range map[string]struct {
+		edit func(*costs.VPA)
+		want string
+	}{
+		"min above max":      {func(v *costs.VPA) { v.Min.Memory = "16Gi" }, "min.memory (16Gi) is above max.memory (8Gi)"},
+		"cpu min above max":  {func(v *costs.VPA) { v.Min.CPU = "5" }, "min.cpu (5) is above max.cpu (4000m)"},
+		"not a quantity":     {func(v *costs.VPA) { v.Max.CPU = "four" }, `max.cpu ("four") is not a quantity`},
+		"unknown mode":       {func(v *costs.VPA) { v.Mode = "Sometimes" }, `mode ("Sometimes") must be Off, Initial, Recreate or Auto`},
+		"stateful evicted":   {func(v *costs.VPA) { v.Target.Stateful = true }, "mode (Auto) evicts running pods; Deployment tars-backend is stateful"},
+		"stateful recreated": {func(v *costs.VPA) { v.Target.Stateful, v.Mode = true, costs.ModeRecreate }, "mode (Recreate) evicts running pods"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			v := base()
+			require.NoError(t, v.Validate())
+			tc.edit(&v)
+			err := v.Validate()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
 }

@@ -1,8 +1,9 @@
 // Package costs is the region's cost tooling (seed 003 "Cost
-// Optimization Framework"). Today: the Cluster Autoscaler, scaling the
-// node groups it discovers by their tags between their minimum and
-// maximum size with the seed's timings. Kubecost and the VPA objects
-// follow (issue #16).
+// Optimization Framework"): the Cluster Autoscaler, scaling the node
+// groups it discovers by their tags between their minimum and maximum
+// size with the seed's timings; the Vertical Pod Autoscaler with the
+// seed's objects from one typed table (SeedVPAs); and Kubecost with the
+// seed's prices and budgets, reading the metrics stack's Prometheus.
 package costs
 
 import (
@@ -11,6 +12,8 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/chart"
 	"github.com/tars-platform/infra/components/cluster"
@@ -57,7 +60,14 @@ type Args struct {
 	MonitoringNamespace string
 	// DependsOn: what installs the ServiceMonitor CRD. Custom resources only.
 	DependsOn []pulumi.Resource
-	Tags      map[string]string
+	// CertManager is the cert-manager release: it issues the VPA admission
+	// controller's serving certificate. Required.
+	CertManager []pulumi.Resource
+	// VPAs are the VerticalPodAutoscaler objects (SeedVPAs).
+	VPAs []VPA
+	// VPADependsOn are the namespaces the VPAs' targets live in.
+	VPADependsOn []pulumi.Resource
+	Tags         map[string]string
 }
 
 // Validate reports every problem, by field.
@@ -76,6 +86,10 @@ func (a Args) Validate() error {
 	if !check.DNSLabel(a.MonitoringNamespace, 63) {
 		p.Addf("monitoringNamespace", "(%q) must be a namespace name", a.MonitoringNamespace)
 	}
+	if len(a.CertManager) == 0 {
+		p.Addf("certManager", "is required: it issues the VPA admission controller's certificate")
+	}
+	p.Merge("", validateVPAs(a.VPAs))
 	return p.Err()
 }
 
@@ -105,6 +119,19 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("costs %s: %w", name, err)
 	}
 	c.AutoscalerRoleArn = rel.RoleArn
+	vpa, err := chart.New(ctx, name+"-vpa", vpaRelease(args), pulumi.Parent(c))
+	if err != nil {
+		return nil, fmt.Errorf("costs %s: %w", name, err)
+	}
+	for _, v := range args.VPAs {
+		if _, err := apiextensions.NewCustomResource(ctx, name+"-vpa-"+v.Name, &apiextensions.CustomResourceArgs{
+			ApiVersion: pulumi.String(vpaAPIVersion), Kind: pulumi.String("VerticalPodAutoscaler"),
+			Metadata:    vpaMetadata(v),
+			OtherFields: kubernetes.UntypedArgs{"spec": v.manifest()},
+		}, pulumi.Parent(c), pulumi.DependsOn(append([]pulumi.Resource{vpa.Helm}, args.VPADependsOn...))); err != nil {
+			return nil, fmt.Errorf("costs %s: vpa %s: %w", name, v, err)
+		}
+	}
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"autoscalerRoleArn": c.AutoscalerRoleArn}); err != nil {
 		return nil, fmt.Errorf("costs %s: register outputs: %w", name, err)
 	}

@@ -78,6 +78,9 @@ type Database struct {
 	// ServiceDatabases are the Database objects, what a service using one
 	// waits for (none while the region runs no database).
 	ServiceDatabases []pulumi.Resource
+	// NamespaceResource is the database's Namespace: what other objects
+	// placed in it (its VPA) wait for.
+	NamespaceResource pulumi.Resource
 	// name is the Cluster's ("" while the region has none: the replica
 	// region until the primary region runs the database).
 	name string
@@ -118,6 +121,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: namespace: %w", name, err)
 	}
+	d.NamespaceResource = ns
 	inNS := []pulumi.ResourceOption{parent, pulumi.DependsOn([]pulumi.Resource{ns})}
 	if err := d.newSecrets(ctx, name, args, inNS...); err != nil {
 		return nil, fmt.Errorf("postgres %s: secrets: %w", name, err)

@@ -16,6 +16,9 @@ import (
 // TypeToken is the component's Pulumi type.
 const TypeToken = "tars:redis:Cluster"
 
+// StatefulSetName is the members' StatefulSet (what a VPA targets).
+const StatefulSetName = appName
+
 // Object names inside the namespace.
 const (
 	appName       = "redis"
@@ -30,8 +33,11 @@ const (
 type Cluster struct {
 	pulumi.ResourceState
 
-	Namespace     pulumi.StringOutput `pulumi:"namespace"`
-	ClientService pulumi.StringOutput `pulumi:"clientService"`
+	Namespace pulumi.StringOutput `pulumi:"namespace"`
+	// NamespaceResource is the cluster's Namespace: what other objects
+	// placed in it (its VPA) wait for.
+	NamespaceResource pulumi.Resource
+	ClientService     pulumi.StringOutput `pulumi:"clientService"`
 	// Endpoint is host:port for clients in the application namespace.
 	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
 	// Password is the cluster password (a Pulumi secret).
@@ -96,6 +102,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("redis %s: service monitor: %w", name, err)
 	}
 	c.Namespace = ns.Metadata.Name().Elem()
+	c.NamespaceResource = ns
 	c.ClientService = pulumi.String(clientService).ToStringOutput()
 	c.Endpoint = pulumi.Sprintf("%s.%s.svc.cluster.local:%d", clientService, args.Namespace, Port)
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
