@@ -99,6 +99,9 @@ const (
 	ClusterMaxNodes           = 20
 	ClusterNearMaxSizeRatio   = 0.9
 	AutoscalerUtilizationDown = 0.5
+	// DailyBudgetUSD and MonthlyBudgetUSD: seed 003 "Budget Alerts".
+	DailyBudgetUSD   = 50
+	MonthlyBudgetUSD = 1000
 )
 
 // ProductionServices are the services traced at 100 % (seed 003 sampling).

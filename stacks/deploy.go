@@ -109,6 +109,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 			Redis:        costs.Workload{APIVersion: "apps/v1", Kind: "StatefulSet", Namespace: cfg.Redis.Namespace, Name: redis.StatefulSetName, Stateful: true},
 		}),
 		VPADependsOn: []pulumi.Resource{appNS.Resource, rc.NamespaceResource, db.NamespaceResource},
+		Kubecost:     costs.Kubecost{SlackWebhookURL: cfg.Alerting.SlackWebhookURL, StorageClass: cluster.StorageClassName},
 		Tags:         cfg.tags(),
 	}, pulumi.Provider(cl.Provider)); err != nil {
 		return err

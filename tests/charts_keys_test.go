@@ -63,6 +63,8 @@ var chartFreeFormKeys = []struct {
 	{"opentelemetry-collector", "config", "templates/_config.tpl", "{{- $config := deepCopy .Values.config }}"},
 	{"opentelemetry-collector", "ports", "templates/_config.tpl", "{{- $ports := deepCopy .Values.ports }}\n{{- range $key, $port := $ports }}"},
 	{"opensearch", "resources", "templates/statefulset.yaml", "{{- toYaml .Values.resources | nindent 10 }}"},
+	{"kubecost", "frontend.resources", "templates/frontend/frontend-deployment.yaml", "{{- toYaml .Values.frontend.resources | nindent 12 }}"},
+	{"kubecost", "networkCosts.resources", "templates/network-costs/network-costs-daemonset.yaml", "resources: {{- toYaml .Values.networkCosts.resources | nindent 10 }}"},
 	// Every extraArgs entry becomes a --flag=value.
 	{"cluster-autoscaler", "extraArgs", "templates/deployment.yaml", "{{- range $key, $value := .Values.extraArgs }}"},
 }

@@ -185,3 +185,110 @@ func TestCostsVPARefusesBadRows(t *testing.T) {
 		})
 	}
 }
+
+// TestCostsKubecostCarriesTheSeedPricesAndBudgets: the rendered Kubecost
+// holds seed 003's prices (hourly × 730 = the monthly figures Kubecost
+// takes, computed by hand), the region's cluster, the two budgets to the
+// alerting webhook, no Prometheus of its own, and is scraped by the
+// metrics stack's.
+func TestCostsKubecostCarriesTheSeedPricesAndBudgets(t *testing.T) {
+	for _, stack := range Stacks {
+		p := stackObjects(t, stack)
+		prices := asMap(p.namedIn(t, "ConfigMap", "kubecost", "pricing-configs")["data"])
+		// 0.031611 × 730, 0.004237 × 730, 0.95 × 730, 0.00014 × 730; egress per GB.
+		for k, want := range map[string]string{"CPU": "23.07603", "RAM": "3.09301", "GPU": "693.5", "storage": "0.1022", "internetNetworkEgress": "0.01"} {
+			assert.Equal(t, want, prices[k], "%s: %s", stack, k)
+		}
+		var alerts struct {
+			GlobalSlackWebhookURL string `json:"globalSlackWebhookUrl"`
+			Alerts                []struct {
+				Type, Window, Aggregation, Filter string
+				Threshold                         float64
+			}
+		}
+		raw := fmt.Sprint(asMap(p.namedIn(t, "ConfigMap", "kubecost", "alert-configs")["data"])["alerts.json"])
+		require.NoError(t, json.Unmarshal([]byte(strings.Trim(raw, "'")), &alerts), raw)
+		webhook := harness.SecretPlaceholder("tars:slackWebhookUrl")
+		assert.Equal(t, webhook, alerts.GlobalSlackWebhookURL, stack)
+		require.Len(t, alerts.Alerts, 1, stack)
+		a := alerts.Alerts[0]
+		assert.Equal(t, "budget", a.Type)
+		assert.Equal(t, 50.0, a.Threshold, "%s: $50/day", stack)
+		assert.Equal(t, "1d", a.Window)
+		assert.Equal(t, "cluster", a.Aggregation)
+		assert.Equal(t, "tars-"+stack, a.Filter)
+
+		var budgets []struct {
+			Name, Interval string
+			SpendLimit     float64
+			Values         struct{ Cluster []string }
+			Actions        []struct {
+				Percentage    int
+				SlackWebhooks []string
+			}
+		}
+		require.NoError(t, json.Unmarshal([]byte(fmt.Sprint(asMap(p.namedIn(t, "ConfigMap", "kubecost", "budgets-configs")["data"])["budgets.json"])), &budgets))
+		require.Len(t, budgets, 1, stack)
+		b := budgets[0]
+		assert.Equal(t, "monthly", b.Interval)
+		assert.Equal(t, 1000.0, b.SpendLimit, "%s: $1000/month", stack)
+		assert.Equal(t, []string{"tars-" + stack}, b.Values.Cluster)
+		require.Len(t, b.Actions, 2)
+		assert.Equal(t, 80, b.Actions[0].Percentage)
+		assert.Equal(t, 100, b.Actions[1].Percentage)
+		for _, act := range b.Actions {
+			assert.Equal(t, []string{webhook}, act.SlackWebhooks)
+		}
+
+		// The region's cluster name is Kubecost's cluster ID.
+		agent := p.namedIn(t, "Deployment", "kubecost", "kubecost-finopsagent")
+		assert.Contains(t, fmt.Sprint(podSpec(agent)), "tars-"+stack, stack)
+		// No second Prometheus: nothing in kubecost runs a Prometheus image.
+		for _, kind := range []string{"Deployment", "StatefulSet", "DaemonSet"} {
+			for _, w := range p.kind(kind) {
+				if asMap(w["metadata"])["namespace"] != "kubecost" {
+					continue
+				}
+				for _, c := range asList(podSpec(w)["containers"]) {
+					assert.NotContains(t, fmt.Sprint(asMap(c)["image"]), "prometheus", "%s: %s", stack, asMap(w["metadata"])["name"])
+				}
+			}
+		}
+		// The metrics stack's Prometheus scrapes Kubecost.
+		monitors := 0
+		for _, sm := range p.kind("ServiceMonitor") {
+			meta := asMap(sm["metadata"])
+			if meta["namespace"] == "kubecost" {
+				monitors++
+				assert.Equal(t, "kube-prometheus-stack", asMap(meta["labels"])["release"], "%s: %s", stack, meta["name"])
+			}
+		}
+		assert.GreaterOrEqual(t, monitors, 3, "%s: aggregator, its database, the agent, network costs", stack)
+
+		// The webhook stays a Pulumi secret in the release's values.
+		rel := one(t, renderStack(t, stack).graph, "kubernetes:helm.sh/v3:Release", stack+"-costs-kubecost")
+		js, err := json.Marshal(rel.JSONInputs())
+		require.NoError(t, err)
+		assert.NotContains(t, string(js), webhook, "%s: the webhook is not in plain text", stack)
+		assert.Contains(t, string(js), harness.SecretMarker, stack)
+	}
+}
+
+// TestCostsBadKubecostArgs: every missing or wrong input is named.
+func TestCostsBadKubecostArgs(t *testing.T) {
+	err := costs.Args{
+		ClusterName: "tars-us-east", KubernetesVersion: "1.34", AwsRegion: "us-east-1", AccountID: "1", Partition: "aws",
+		MonitoringNamespace: "monitoring",
+		Kubecost:            costs.Kubecost{Prices: costs.Prices{CPUCoreHour: -1}},
+	}.Validate()
+	require.Error(t, err)
+	for _, want := range []string{
+		"certManager is required",
+		"kubecost.slackWebhookUrl is required",
+		`kubecost.storageClass ("") must be a StorageClass name`,
+		"kubecost.prices.cpuCoreHour (-1) must be a positive price in USD",
+		"kubecost.prices.ramGbHour (0) must be a positive price in USD",
+	} {
+		assert.Contains(t, err.Error(), want)
+	}
+}

@@ -67,7 +67,9 @@ type Args struct {
 	VPAs []VPA
 	// VPADependsOn are the namespaces the VPAs' targets live in.
 	VPADependsOn []pulumi.Resource
-	Tags         map[string]string
+	// Kubecost configures Kubecost.
+	Kubecost Kubecost
+	Tags     map[string]string
 }
 
 // Validate reports every problem, by field.
@@ -90,6 +92,15 @@ func (a Args) Validate() error {
 		p.Addf("certManager", "is required: it issues the VPA admission controller's certificate")
 	}
 	p.Merge("", validateVPAs(a.VPAs))
+	if a.Kubecost.SlackWebhookURL == nil {
+		p.Addf("kubecost.slackWebhookUrl", "is required: the budget alerts go there")
+	}
+	if !check.DNSLabel(a.Kubecost.StorageClass, 63) {
+		p.Addf("kubecost.storageClass", "(%q) must be a StorageClass name", a.Kubecost.StorageClass)
+	}
+	if a.Kubecost.Prices != (Prices{}) {
+		p.Merge("kubecost.prices.", a.Kubecost.Prices.Validate())
+	}
 	return p.Err()
 }
 
@@ -121,6 +132,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.AutoscalerRoleArn = rel.RoleArn
 	vpa, err := chart.New(ctx, name+"-vpa", vpaRelease(args), pulumi.Parent(c))
 	if err != nil {
+		return nil, fmt.Errorf("costs %s: %w", name, err)
+	}
+	if _, err := chart.New(ctx, name+"-kubecost", kubecostRelease(args), pulumi.Parent(c)); err != nil {
 		return nil, fmt.Errorf("costs %s: %w", name, err)
 	}
 	for _, v := range args.VPAs {

@@ -229,6 +229,8 @@ func (s *Server) start(bins map[string]string, timeout time.Duration) error {
 		"--cert-dir="+filepath.Join(s.dir, "certs"),
 		"--token-auth-file="+filepath.Join(s.dir, "tokens.csv"),
 		"--authorization-mode=RBAC",
+		// As on EKS: privileged pods are admitted (node agents need them).
+		"--allow-privileged=true",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+filepath.Join(s.dir, "sa.pub"),
 		"--service-account-signing-key-file="+filepath.Join(s.dir, "sa.key"),
