@@ -160,7 +160,7 @@ func TestAddonsReleaseShape(t *testing.T) {
 	for _, stack := range Stacks {
 		g := mustRun(t, stack)
 		rels := g.ByType(charttier.ReleaseType)
-		require.Len(t, rels, 13, "%s releases: cert-manager, the load balancer controller, kube-prometheus-stack, thanos, loki, alloy, opensearch, jaeger, otel-collector, cluster-autoscaler, grafana, cloudnative-pg, plugin-barman-cloud", stack)
+		require.Len(t, rels, 15, "%s releases: cert-manager, the load balancer controller, kube-prometheus-stack, thanos, loki, alloy, opensearch, jaeger, otel-collector, cluster-autoscaler, vertical-pod-autoscaler, kubecost, grafana, cloudnative-pg, plugin-barman-cloud", stack)
 		for _, r := range rels {
 			in := r.PlainInputs()
 			assert.Equal(t, false, in["dependencyUpdate"], r.Name)

@@ -3,12 +3,14 @@
 //	tarsctl plan --stack us-east [--format text|json] [--out DIR]
 //	tarsctl images --stack us-east [--charts-dir DIR]
 //	tarsctl charts pull [--dir DIR] [--repository URL]
+//	tarsctl cost --stack us-east[,us-west] [--charts-dir DIR]
 //
 // plan runs the Pulumi program offline, under mocks, with the stack's real
 // config (no cloud credentials, no Pulumi CLI), prints what `pulumi up`
 // would register and the policy pack's results, and exits non-zero on a
 // mandatory policy violation. images lists every container image the stack
-// runs. charts pull fetches the pinned chart archives.
+// runs. charts pull fetches the pinned chart archives. cost prices the
+// planned graph per month and compares it with the seed's budgets.
 package main
 
 import (
@@ -31,6 +33,7 @@ import (
 const usage = `usage: tarsctl plan --stack NAME [--format text|json] [--out DIR]
        tarsctl images --stack NAME [--charts-dir DIR]
        tarsctl charts pull [--dir DIR] [--repository URL]
+       tarsctl cost --stack NAME[,NAME] [--charts-dir DIR]
 
 Commands:
   plan         run the program offline under mocks with the stack's config and
@@ -39,6 +42,9 @@ Commands:
                every chart it installs, rendered offline), one per line, sorted
   charts pull  download the pinned chart archives (<name>-<version>.tgz) into
                the chart directory ($TARS_CHARTS_DIR, default <user cache>/tars/charts)
+  cost         the monthly cost of each stack's planned graph (node groups at
+               their minimum and maximum size) from the price table, and the
+               stacks together against the seed's daily and monthly budgets
 `
 
 func main() {
@@ -71,6 +77,8 @@ func run(args []string, stdout io.Writer) error {
 			return usageError{"charts: want `charts pull`"}
 		}
 		return chartsPull(args[2:], stdout)
+	case "cost":
+		return cost(args[1:], stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

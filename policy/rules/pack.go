@@ -35,6 +35,7 @@ func Policies() []policyx.Policy {
 	out = append(out, platformPolicies()...)
 	out = append(out, metricsPolicies()...)
 	out = append(out, postgresPolicies()...)
+	out = append(out, costPolicies()...)
 	out = append(out, stackPolicies()...)
 	return out
 }

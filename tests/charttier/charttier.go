@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/internal/costmodel"
 	"github.com/tars-platform/infra/internal/helmchart"
 	"github.com/tars-platform/infra/tests/harness"
 	"github.com/tars-platform/infra/tests/kubeapi"
@@ -205,9 +206,9 @@ func ProgramManifests(g *harness.Graph) ([]kubeapi.Manifest, error) {
 	return kubeapi.Manifests(rs)
 }
 
-// Images lists every container image the stack runs: its own objects'
-// and every rendered release's, sorted and distinct.
-func Images(ctx context.Context, g *harness.Graph, dir string) ([]helmchart.Image, error) {
+// Objects are every Kubernetes object the stack creates: its own and
+// every rendered release's.
+func Objects(ctx context.Context, g *harness.Graph, dir string) ([]map[string]any, error) {
 	ms, err := ProgramManifests(g)
 	if err != nil {
 		return nil, err
@@ -223,5 +224,39 @@ func Images(ctx context.Context, g *harness.Graph, dir string) ([]helmchart.Imag
 	for _, r := range rendered {
 		objs = append(objs, Namespaced(r.Output.All(), r.Namespace)...)
 	}
+	return objs, nil
+}
+
+// Images lists every container image the stack runs: its own objects'
+// and every rendered release's, sorted and distinct.
+func Images(ctx context.Context, g *harness.Graph, dir string) ([]helmchart.Image, error) {
+	objs, err := Objects(ctx, g, dir)
+	if err != nil {
+		return nil, err
+	}
 	return helmchart.Images(objs), nil
+}
+
+// Cost prices the stack's planned graph from the table: its AWS resources
+// and every volume its objects (its own and the charts') claim.
+func Cost(ctx context.Context, g *harness.Graph, dir string, table costmodel.Table) (costmodel.Estimate, costmodel.Inventory, error) {
+	objs, err := Objects(ctx, g, dir)
+	if err != nil {
+		return costmodel.Estimate{}, costmodel.Inventory{}, err
+	}
+	rs := make([]costmodel.Resource, 0, len(g.Resources))
+	for _, r := range g.Resources {
+		if r.Custom {
+			rs = append(rs, costmodel.Resource{Type: r.Type, Name: r.Name, Inputs: r.PlainInputs()})
+		}
+	}
+	inv, err := costmodel.Collect(rs, objs)
+	if err != nil {
+		return costmodel.Estimate{}, inv, fmt.Errorf("stack %s: %w", g.Stack, err)
+	}
+	e, err := table.Estimate(inv.AwsRegion, inv)
+	if err != nil {
+		return e, inv, fmt.Errorf("stack %s: %w", g.Stack, err)
+	}
+	return e, inv, nil
 }
