@@ -108,7 +108,11 @@ func TestPolicyPackOverGRPC(t *testing.T) {
 	require.Len(t, info.GetPolicies(), len(pack.Policies()))
 	for _, p := range info.GetPolicies() {
 		assert.NotEmpty(t, p.GetDescription(), p.GetName())
-		assert.Equal(t, pulumirpc.EnforcementLevel_MANDATORY, p.GetEnforcementLevel(), p.GetName())
+		want := pulumirpc.EnforcementLevel_MANDATORY
+		if p.GetName() == "monthly-cost-within-budget" { // the pack's one advisory
+			want = pulumirpc.EnforcementLevel_ADVISORY
+		}
+		assert.Equal(t, want, p.GetEnforcementLevel(), p.GetName())
 	}
 
 	var remote []string
@@ -139,5 +143,5 @@ func TestPolicyPackOverGRPC(t *testing.T) {
 	slices.Sort(remote)
 	slices.Sort(want)
 	assert.Equal(t, want, remote)
-	assert.Len(t, want, 8, "a KMS violation for each of the four keys (EKS secrets, Postgres WAL, Thanos blocks, Loki chunks) and four for the bare bucket")
+	assert.Len(t, want, 9, "a KMS violation for each of the four keys (EKS secrets, Postgres WAL, Thanos blocks, Loki chunks), four for the bare bucket and the cost advisory")
 }
