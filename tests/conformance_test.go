@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/internal/helmchart"
 	"github.com/tars-platform/infra/tests/charttier"
 	"github.com/tars-platform/infra/tests/harness"
 	"github.com/tars-platform/infra/tests/kubeapi"
@@ -162,18 +163,35 @@ func TestConformanceOperatorObjectsAccepted(t *testing.T) {
 	}
 }
 
-// TestConformanceCRDVersionsMatchCharts: each operator module the CRDs
-// come from declares the release its pinned chart runs, and the tool
-// modules build the pinned server versions.
+// TestConformanceCRDVersionsMatchCharts: three independent facts agree
+// for each operator whose CRDs the tiers install: the appVersion in the
+// chart archive's own Chart.yaml (the mirror), the module version the CRD
+// table pins (and the release that module's source declares), and the tag
+// of the operator image the rendered chart runs.
 func TestConformanceCRDVersionsMatchCharts(t *testing.T) {
 	if os.Getenv(kubeapi.SkipEnv) == "1" {
 		t.Skipf("%s=1", kubeapi.SkipEnv)
 	}
+	images := map[string]string{} // repository → tag, as rendered
+	imgs, err := charttier.Images(context.Background(), renderStack(t, "us-east").graph, chartsDir(t))
+	require.NoError(t, err)
+	for _, img := range helmchart.ImageRefs(imgs) {
+		ref, _, _ := strings.Cut(img, "@")
+		if i := strings.LastIndex(ref, ":"); i > 0 {
+			images[ref[:i]] = ref[i+1:]
+		}
+	}
 	for _, src := range kubeapi.CRDSources {
+		ch, err := helmchart.Load(chartsDir(t), charttier.Ref(src.Chart))
+		require.NoError(t, err)
+		app := strings.TrimPrefix(ch.Metadata.AppVersion, "v")
+		assert.Equal(t, app, strings.TrimPrefix(src.ModuleVersion(), "v"), "%s's archive runs %s; the CRD table pins %s@%s", src.Chart.Name, app, src.Module, src.ModuleVersion())
 		got, err := src.DeclaredVersion()
 		require.NoError(t, err, src.Module)
-		assert.Equal(t, src.Chart.AppVersion, got, "%s chart %s runs %s, module %s@%s declares %s",
-			src.Chart.Name, src.Chart.Version, src.Chart.AppVersion, src.Module, src.ModuleVersion(), got)
+		assert.Equal(t, app, got, "%s@%s declares release %s", src.Module, src.ModuleVersion(), got)
+		tag, ok := images[src.Image]
+		require.True(t, ok, "%s: no rendered image %s", src.Chart.Name, src.Image)
+		assert.Equal(t, app, strings.TrimPrefix(tag, "v"), "%s renders %s:%s", src.Chart.Name, src.Image, tag)
 		crds, err := src.CRDs()
 		require.NoError(t, err)
 		assert.NotEmpty(t, crds, src.Module)

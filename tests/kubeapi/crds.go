@@ -23,36 +23,46 @@ import (
 // the module that declares the module's release and the pattern that reads
 // it, so a test can prove the module fetched is the release the chart runs.
 type CRDSource struct {
-	Chart   versions.Chart
-	Module  string   // Go module path
+	Chart  versions.Chart
+	Module string // Go module path
+	// Version is the module version holding the CRDs, typed here on its
+	// own: a test compares it with the chart archive's appVersion, the
+	// release the module declares and the operator image the chart runs.
+	Version string
+	// Image is the operator image repository the chart renders.
+	Image   string
 	Files   []string // CRD files or globs, relative to the module root
 	Witness string   // file that states the release
 	Pattern string   // regexp with one group: the release in Witness
 }
 
 // ModuleVersion is the module version that holds the chart's CRDs.
-func (c CRDSource) ModuleVersion() string { return "v" + c.Chart.AppVersion }
+func (c CRDSource) ModuleVersion() string { return c.Version }
 
 // CRDSources is the one table from chart to operator module.
 var CRDSources = []CRDSource{
 	{
 		Chart: versions.KubePrometheusStack, Module: "github.com/prometheus-operator/prometheus-operator",
+		Version: "v0.93.1", Image: "quay.io/prometheus-operator/prometheus-operator",
 		Files:   []string{"example/prometheus-operator-crd/monitoring.coreos.com_*.yaml"},
 		Witness: "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml",
 		Pattern: `operator\.prometheus\.io/version: (\S+)`,
 	},
 	{
 		Chart: versions.CloudNativePG, Module: "github.com/cloudnative-pg/cloudnative-pg",
+		Version: "v1.30.0", Image: "ghcr.io/cloudnative-pg/cloudnative-pg",
 		Files:   []string{"config/crd/bases/postgresql.cnpg.io_*.yaml"},
 		Witness: "pkg/versions/versions.go", Pattern: `Version = "([^"]+)"`,
 	},
 	{
 		Chart: versions.PluginBarmanCloud, Module: "github.com/cloudnative-pg/plugin-barman-cloud",
+		Version: "v0.13.0", Image: "ghcr.io/cloudnative-pg/plugin-barman-cloud",
 		Files:   []string{"config/crd/bases/barmancloud.cnpg.io_*.yaml"},
 		Witness: "internal/cnpgi/metadata/constants.go", Pattern: `Version:\s+"([^"]+)"`,
 	},
 	{
 		Chart: versions.VerticalPodAutoscaler, Module: "k8s.io/autoscaler/vertical-pod-autoscaler",
+		Version: "v1.7.1", Image: "registry.k8s.io/autoscaling/vpa-recommender",
 		Files:   []string{"deploy/vpa-v1-crd-gen.yaml"},
 		Witness: "common/version.go", Pattern: `versionCore = "([^"]+)"`,
 	},
