@@ -66,6 +66,27 @@ func TestContractReadsAreDeclared(t *testing.T) {
 	assert.Contains(t, err.Error(), "peer stack us-west has VPC 10.99.0.0/16, but tars:topology.peerVpcCidr is 10.20.0.0/16")
 }
 
+// TestContractGuardRefusesAnUndeclaredRead: the guard in
+// stacks/peer.go refuses a peer output the role's PeerReads does not list.
+// The program reads only declared names, so the test takes one name out of
+// the requester's list (restored after; the test is not parallel) and
+// expects the read that needs it to fail, naming the output and the file.
+func TestContractGuardRefusesAnUndeclaredRead(t *testing.T) {
+	peer := peerOutputs(t)
+	saved := stacks.PeerReads[stacks.PeeringRequester]
+	t.Cleanup(func() { stacks.PeerReads[stacks.PeeringRequester] = saved })
+	var without []string
+	for _, k := range saved {
+		if k != stacks.OutVpcCidr {
+			without = append(without, k)
+		}
+	}
+	stacks.PeerReads[stacks.PeeringRequester] = without
+	_, err := harness.Run("us-east", harness.WithPeerOutputs(peer))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `peer stack us-west: output "vpcCidr" is not in this role's PeerReads (stacks/contract.go)`)
+}
+
 func peerOutputs(t *testing.T) map[string]any {
 	t.Helper()
 	g := mustRun(t, "us-east")
