@@ -101,8 +101,9 @@ func TestClusterNodeGroupScalesThreeToTwenty(t *testing.T) {
 	for _, stack := range Stacks {
 		g := mustRun(t, stack)
 		ng := one(t, g, "aws:eks/nodeGroup:NodeGroup", stack+"-general")
-		assert.EqualValues(t, cluster.SeedMinNodes, ng.Input("scalingConfig.minSize"))
-		assert.EqualValues(t, cluster.SeedMaxNodes, ng.Input("scalingConfig.maxSize"))
+		// Seed 003 "Cluster Autoscaler": 3 to 20 nodes.
+		assert.EqualValues(t, 3, ng.Input("scalingConfig.minSize"))
+		assert.EqualValues(t, 20, ng.Input("scalingConfig.maxSize"))
 		assert.EqualValues(t, 3, ng.Input("scalingConfig.desiredSize"))
 		// The launch template, not the node group, sets the disk: encrypted gp3, IMDSv2.
 		lt := one(t, g, "aws:ec2/launchTemplate:LaunchTemplate", stack+"-general")
@@ -110,11 +111,22 @@ func TestClusterNodeGroupScalesThreeToTwenty(t *testing.T) {
 		assert.Equal(t, "true", bdm["encrypted"])
 		assert.Equal(t, "gp3", bdm["volumeType"])
 		assert.Equal(t, "required", lt.Input("metadataOptions.httpTokens"))
-		// Private subnets only.
-		for _, id := range strs(ng.Input("subnetIds")) {
-			assert.Contains(t, id, "subnet-")
+		// Exactly the graph's private subnets (tagged for internal load
+		// balancers), never a public one.
+		var private, public []string
+		for _, sn := range g.ByType("aws:ec2/subnet:Subnet") {
+			id := harness.MockID(sn.Type, sn.Name)
+			tags := asMap(sn.Input("tags"))
+			switch {
+			case tags["kubernetes.io/role/internal-elb"] == "1":
+				private = append(private, id)
+			case tags["kubernetes.io/role/elb"] == "1":
+				public = append(public, id)
+			}
 		}
-		assert.Len(t, strs(ng.Input("subnetIds")), 3)
+		require.Len(t, private, 3, stack)
+		require.Len(t, public, 3, stack)
+		assert.ElementsMatch(t, private, strs(ng.Input("subnetIds")), "%s: the node group runs in the private subnets", stack)
 	}
 }
 
