@@ -2,9 +2,11 @@ package tests
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/components/redis"
+	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/tests/kubeapi"
 )
 
@@ -60,8 +63,7 @@ func startMembers(t *testing.T, n int) []member {
 	if os.Getenv(redisSkipEnv) == "1" {
 		t.Skipf("%s=1", redisSkipEnv)
 	}
-	_, err := exec.LookPath("redis-server")
-	require.NoError(t, err, "redis-server is not installed (.ci/run installs Debian's redis-server; set %s=1 to skip)", redisSkipEnv)
+	requireRedisServer(t)
 	ports, err := kubeapi.FreePorts(2 * n)
 	require.NoError(t, err)
 	var members []member
@@ -69,6 +71,49 @@ func startMembers(t *testing.T, n int) []member {
 		members = append(members, launch(t, t.TempDir(), ports[2*i], ports[2*i+1]))
 	}
 	return members
+}
+
+// requireRedisServer: the tier runs Debian's redis-server (7.0 on
+// bookworm) while production pins the official 7.4 image
+// (versions.Redis). The configuration and the cluster protocol are the same
+// within a major version; a different major fails here rather than testing
+// something production does not run.
+func requireRedisServer(t *testing.T) {
+	t.Helper()
+	_, err := exec.LookPath("redis-server")
+	require.NoError(t, err, "redis-server is not installed (.ci/run installs Debian's redis-server; set %s=1 to skip)", redisSkipEnv)
+	out, err := exec.Command("redis-server", "--version").Output()
+	require.NoError(t, err)
+	m := regexp.MustCompile(`v=(\d+)\.(\d+)`).FindStringSubmatch(string(out))
+	require.NotNil(t, m, "redis-server --version: %s", out)
+	prod := regexp.MustCompile(`^redis:(\d+)\.(\d+)`).FindStringSubmatch(versions.Redis)
+	require.NotNil(t, prod, versions.Redis)
+	require.Equal(t, prod[1], m[1], "the tier runs redis-server %s.%s, production %s: a different major version", m[1], m[2], versions.Redis)
+	if m[2] != prod[2] {
+		t.Logf("redis-server %s.%s here, %s in production (same major)", m[1], m[2], versions.Redis)
+	}
+}
+
+// freePortPair is a client port p whose bus port p+10000 (Redis's
+// default offset) is free too.
+func freePortPair(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		ports, err := kubeapi.FreePorts(1)
+		require.NoError(t, err)
+		p := ports[0]
+		if p+10000 > 65535 {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+10000))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		return p
+	}
+	t.Fatal("no port p with p+10000 free")
+	return 0
 }
 
 // launch starts one member in dir with the component's rendered redis.conf.
@@ -184,6 +229,51 @@ func script(t *testing.T, members []member, env ...string) (string, error) {
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// scriptWith runs the script with REDIS_NODES exactly as given.
+func scriptWith(t *testing.T, nodes []string, members []member, env ...string) (string, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "cluster-create.sh")
+	require.NoError(t, os.WriteFile(path, []byte(redis.ClusterCreateScript), 0o700))
+	cmd := exec.Command("sh", path)
+	cmd.Env = append(os.Environ(), "REDIS_NODES="+strings.Join(nodes, " "), "REDIS_PASSWORD="+testPassword,
+		"REDIS_MASTERS=3", "REDIS_REPLICAS=1", "REDIS_WAIT_SECONDS=60", zoneEnv(members))
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestRedisClusterFormsFromNamesWithDefaultBusPorts: as production passes
+// them — host names (the pods' DNS names; here "localhost", which resolves
+// to 127.0.0.1) and a client port with no bus port, so the script resolves
+// each name and derives the bus port by Redis's default offset (+10000).
+func TestRedisClusterFormsFromNamesWithDefaultBusPorts(t *testing.T) {
+	t.Parallel()
+	if os.Getenv(redisSkipEnv) == "1" {
+		t.Skipf("%s=1", redisSkipEnv)
+	}
+	requireRedisServer(t)
+	var members []member
+	var nodes []string
+	for range 6 {
+		p := freePortPair(t)
+		members = append(members, launch(t, t.TempDir(), p, p+10000))
+		nodes = append(nodes, fmt.Sprintf("localhost:%d", p))
+	}
+	out, err := scriptWith(t, nodes, members)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "cluster ok: 3 masters, 3 replicas, 16384 slots")
+	after := clusterNodes(t, members[0].addr)
+	require.Len(t, after, 6)
+	for _, n := range after {
+		assert.True(t, strings.HasPrefix(n.addr, "127.0.0.1:"), "members meet at the resolved address: %s", n.addr)
+	}
+	// Each member's bus is its port + 10000, as CLUSTER NODES reports it.
+	nodesOut := rcli(t, members[0].addr, "cluster", "nodes")
+	for _, m := range members {
+		assert.Contains(t, nodesOut, fmt.Sprintf("%s@%d", m.addr, m.port()+10000))
+	}
 }
 
 // zoneEnv puts members two by two into zones a, b and c, as the six pods
