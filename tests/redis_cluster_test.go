@@ -2,11 +2,13 @@ package tests
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -274,6 +276,26 @@ func TestRedisClusterFormsFromNamesWithDefaultBusPorts(t *testing.T) {
 	for _, m := range members {
 		assert.Contains(t, nodesOut, fmt.Sprintf("%s@%d", m.addr, m.port()+10000))
 	}
+
+	// All six come back on new ports (pods rescheduled): the script must
+	// introduce them with CLUSTER MEET, which takes an IP address and a
+	// bus port, so it resolves each name and derives each bus port.
+	for _, m := range members {
+		_ = rcli(t, m.addr, "cluster", "saveconfig")
+		m.stop(os.Interrupt)
+	}
+	restarted := make([]member, len(members))
+	nodes = nodes[:0]
+	for i, m := range members {
+		p := freePortPair(t)
+		restarted[i] = launch(t, m.dir, p, p+10000)
+		nodes = append(nodes, fmt.Sprintf("localhost:%d", p))
+	}
+	out, err = scriptWith(t, nodes, restarted)
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "re-introducing members at their current addresses")
+	assert.Contains(t, out, "cluster ok: 3 masters, 3 replicas, 16384 slots")
+	assert.ElementsMatch(t, slices.Collect(maps.Keys(after)), slices.Collect(maps.Keys(clusterNodes(t, restarted[0].addr))), "the same identities came back")
 }
 
 // zoneEnv puts members two by two into zones a, b and c, as the six pods
