@@ -103,3 +103,35 @@ func TestPlanJSONIsTheGraph(t *testing.T) {
 func components(g *harness.Graph) int {
 	return len(g.Filter(func(r harness.Resource) bool { return !r.Custom }))
 }
+
+// TestPlanListsTheSecretsAStackFileLacks: the stack files hold no
+// secrets, so the plan lists every declared one with the command that sets
+// it (a real `pulumi up` would refuse the stack without them).
+func TestPlanListsTheSecretsAStackFileLacks(t *testing.T) {
+	g := mustRun(t, "us-west")
+	var b strings.Builder
+	require.NoError(t, g.WriteText(&b))
+	out := b.String()
+	assert.Contains(t, out, "11 declared secret(s) are not in Pulumi.us-west.yaml")
+	for _, key := range []string{
+		"tars:cloudflareApiToken", "tars:deadMansSwitchUrl", "tars:grafanaAdminPassword", "tars:grafanaDbPassword",
+		"tars:grafanaOauthClientSecret", "tars:pagerdutyCriticalRoutingKey", "tars:pagerdutyHighRoutingKey",
+		"tars:postgresAppPassword", "tars:postgresReplicationPassword", "tars:slackWebhookUrl", "tars:smtpPassword",
+	} {
+		assert.Contains(t, out, "pulumi config set --secret --stack us-west "+key+" '<value>'\n")
+	}
+	// A secret the stack file sets (encrypted) is not listed.
+	dir := t.TempDir()
+	for _, f := range []string{"Pulumi.yaml", "Pulumi.us-west.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", f))
+		require.NoError(t, err)
+		if f == "Pulumi.us-west.yaml" {
+			b = append(b, []byte("  tars:smtpPassword:\n    secure: v1:AAAAAAAAAAAAAAAA:BBBBBBBB\n")...)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o600))
+	}
+	cfg, err := harness.LoadStackConfig(dir, "us-west")
+	require.NoError(t, err)
+	assert.Len(t, cfg.Placeholders, 10)
+	assert.NotContains(t, cfg.Placeholders, "tars:smtpPassword")
+}

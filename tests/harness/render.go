@@ -74,7 +74,11 @@ func (g *Graph) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "Exports: %s\n", strings.Join(g.Exports, ", "))
 	}
 	if g.Config != nil && len(g.Config.Placeholders) > 0 {
-		fmt.Fprintf(&b, "Secrets not in the stack file (offline placeholders; set with `pulumi config set --secret`): %s\n", strings.Join(g.Config.Placeholders, ", "))
+		fmt.Fprintf(&b, "\n%d declared secret(s) are not in Pulumi.%s.yaml: planned here with offline placeholders, but `pulumi up` refuses the stack until each is set:\n",
+			len(g.Config.Placeholders), g.Stack)
+		for _, key := range g.Config.Placeholders {
+			fmt.Fprintf(&b, "  pulumi config set --secret --stack %s %s '<value>'\n", g.Stack, key)
+		}
 	}
 	fmt.Fprintf(&b, "Program time: %s\n", g.ProgramTime.Round(1e6))
 	_, err := io.WriteString(w, b.String())
