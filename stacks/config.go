@@ -138,6 +138,11 @@ func (c Config) OwnsSingletons() bool { return c.Topology.SingletonsOwner == c.T
 func Load(ctx *pulumi.Context) (*Config, error) {
 	var p check.Problems
 	cfg := &Config{Stack: ctx.Stack()}
+	keys, err := runConfigKeys()
+	if err != nil {
+		return nil, configError(ctx.Stack(), err)
+	}
+	p.Merge("", CheckConfigKeys(keys))
 	region, err := config.Try(ctx, KeyAwsRegion)
 	if err != nil {
 		p.Addf(KeyAwsRegion, "is not set: run `pulumi config set aws:region <region>`")

@@ -1,11 +1,15 @@
 package stacks
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/internal/check"
 )
 
@@ -74,10 +78,92 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 
 // suggest names the field a misspelt key probably meant.
 func suggest(key string, fields map[string]reflect.Type) string {
+	names := make([]string, 0, len(fields))
 	for name := range fields {
+		names = append(names, name)
+	}
+	return nearest(key, names)
+}
+
+// nearest names the known name a misspelt one most likely meant: the same
+// name in another case, else the closest by edit distance if it is close
+// (at most a third of the name's length), else nothing.
+func nearest(key string, known []string) string {
+	slices.Sort(known)
+	for _, name := range known {
 		if strings.EqualFold(name, key) {
 			return fmt.Sprintf(" (did you mean %q?)", name)
 		}
 	}
+	best, dist := "", 0
+	for _, name := range known {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(name)); best == "" || d < dist {
+			best, dist = name, d
+		}
+	}
+	if best != "" && dist <= max(1, len(key)/3) {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
 	return ""
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// ProjectKeys are the keys of the project's namespace (tars:) the program
+// reads; anything else there is a mistake.
+var ProjectKeys = []string{
+	KeyTopology, KeyCluster, KeyAlerting, KeyRedis, KeyPostgres, KeyDNS, KeyGrafana,
+	KeyPagerDutyCritical, KeyPagerDutyHigh, KeySlackWebhook, KeyDeadMansSwitch, KeySMTPPassword,
+	KeyPostgresAppPassword, KeyPostgresReplicationPassword,
+	KeyGrafanaAdminPassword, KeyGrafanaDBPassword, KeyGrafanaOAuthClientSecret, KeyCloudflareToken,
+}
+
+// CheckConfigKeys reports every key of the stack's config in the tars:
+// namespace that the program does not read, naming the nearest known key.
+// Keys of other namespaces (aws:, pulumi:) belong to their providers.
+func CheckConfigKeys(keys []string) error {
+	var p check.Problems
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "tars:") || slices.Contains(ProjectKeys, k) {
+			continue
+		}
+		p.Addf(k, "is not a config key of this program%s", nearest(k, slices.Clone(ProjectKeys)))
+	}
+	return p.Err()
+}
+
+// runConfigKeys are the config keys `pulumi up` passes the program: the
+// language host hands the whole config over in PULUMI_CONFIG (a JSON
+// object). Under mocks it is unset and the harness checks the stack file's
+// keys itself with CheckConfigKeys.
+func runConfigKeys() ([]string, error) {
+	raw := os.Getenv(pulumi.EnvConfig)
+	if raw == "" {
+		return nil, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		return nil, fmt.Errorf("%s is not a JSON object: %w", pulumi.EnvConfig, err)
+	}
+	return slices.Collect(maps.Keys(m)), nil
 }

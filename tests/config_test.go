@@ -48,6 +48,18 @@ func TestConfigRejectsBadStacks(t *testing.T) {
 		{"misspelt field", []harness.Option{
 			harness.WithConfig("tars:cluster.nodegroups", []any{}),
 		}, []string{`tars:cluster has unknown field "nodegroups" (did you mean "nodeGroups"?)`}},
+		{"field misspelt by a letter", []harness.Option{harness.WithConfig("tars:redis.maxmemoryPolcy", "allkeys-lru")},
+			[]string{`tars:redis has unknown field "maxmemoryPolcy" (did you mean "maxmemoryPolicy"?)`}},
+		{"misspelt top-level key", []harness.Option{harness.WithConfig("tars:clustr", map[string]any{"name": "x"})},
+			[]string{`tars:clustr is not a config key of this program (did you mean "tars:cluster"?)`}},
+		{"unknown top-level key", []harness.Option{harness.WithConfig("tars:featureFlags", map[string]any{"x": true})},
+			[]string{"tars:featureFlags is not a config key of this program"}},
+		{"node label key not a label key", []harness.Option{harness.WithConfig("tars:cluster.nodeGroups[0].labels", map[string]any{"tars.ai/pool type": "general"})},
+			[]string{`tars:cluster.nodeGroups[0].labels key "tars.ai/pool type" is not a Kubernetes label key`}},
+		{"node label value not a label value", []harness.Option{harness.WithConfig("tars:cluster.nodeGroups[0].labels", map[string]any{"tars.ai/pool": "-general"})},
+			[]string{`tars:cluster.nodeGroups[0].labels.tars.ai/pool ("-general") is not a Kubernetes label value`}},
+		{"namespace not a namespace name", []harness.Option{harness.WithConfig("tars:redis.namespace", "Tars_Data")},
+			[]string{`tars:redis.namespace ("Tars_Data")`}},
 		{"misspelt nested field", []harness.Option{harness.WithConfig("tars:cluster.nodeGroups[0].maxsize", 5)},
 			[]string{`tars:cluster.nodeGroups[0] has unknown field "maxsize" (did you mean "maxSize"?)`}},
 		{"singletons owner not a region of the pair", []harness.Option{harness.WithConfig("tars:topology.singletonsOwner", "eu-west")},
@@ -112,6 +124,21 @@ func TestConfigRejectsBadStacks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConfigKeysFromPulumiUp: under `pulumi up` the language host passes
+// the whole config in PULUMI_CONFIG; a key of the project's namespace the
+// program does not read stops the run there too (the harness checks the
+// stack file's keys the same way). Not parallel: it sets the environment.
+func TestConfigKeysFromPulumiUp(t *testing.T) {
+	t.Setenv("PULUMI_CONFIG", `{"aws:region":"us-east-1","tars:grafanna":"{}","tars:cluster":"{}"}`)
+	_, err := harness.Run("us-east")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `tars:grafanna is not a config key of this program (did you mean "tars:grafana"?)`)
+	assert.NotContains(t, err.Error(), "tars:cluster is not", "known keys pass")
+	t.Setenv("PULUMI_CONFIG", `not json`)
+	_, err = harness.Run("us-east")
+	assert.ErrorContains(t, err, "PULUMI_CONFIG is not a JSON object")
 }
 
 // TestConfigAcceptsBothStacks: the committed stack files are valid.

@@ -2,12 +2,14 @@ package cluster
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
 
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/check"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Defaults, applied by Args.withDefaults when a field is left at its zero value.
@@ -253,6 +255,14 @@ func (a Args) validateNodeGroups(p *check.Problems) {
 		}
 		if g.DiskSizeGiB < 20 || g.DiskSizeGiB > 16384 {
 			s.Addf("diskSizeGiB", "(%d) must be between 20 and 16384", g.DiskSizeGiB)
+		}
+		for _, k := range slices.Sorted(maps.Keys(g.Labels)) {
+			if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+				s.Addf("labels", "key %q is not a Kubernetes label key: %s", k, strings.Join(errs, "; "))
+			}
+			if errs := validation.IsValidLabelValue(g.Labels[k]); len(errs) > 0 {
+				s.Addf("labels."+k, "(%q) is not a Kubernetes label value: %s", g.Labels[k], strings.Join(errs, "; "))
+			}
 		}
 		totalMin += g.MinSize
 	}

@@ -8,6 +8,7 @@ package harness
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -97,6 +98,11 @@ func Run(stack string, opts ...Option) (*Graph, error) {
 		if err := edit(cfg); err != nil {
 			return nil, err
 		}
+	}
+	// What `pulumi up` checks through PULUMI_CONFIG: no key in the
+	// project's namespace the program does not read.
+	if err := stacks.CheckConfigKeys(slices.Collect(maps.Keys(cfg.Values))); err != nil {
+		return nil, fmt.Errorf("stack %s: invalid config:\n%w", stack, err)
 	}
 	values, secrets, err := cfg.runtimeConfig()
 	if err != nil {
