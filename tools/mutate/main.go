@@ -1,0 +1,259 @@
+// Command mutate is the mutation run (issue #19): it applies each of a
+// fixed, reviewed list of single mutations to the production code and
+// config, runs the tests that must notice it (by name), restores the file
+// and prints which mutations survived and the kill ratio. Run it by hand
+// from the repository root, with the test command's environment (the
+// servers built, TARS_CHARTS_DIR set) — it takes ~20 minutes:
+//
+//	TARS_CHARTS_DIR=../shared/charts go run ./tools/mutate [-only ID,ID]
+//
+// It refuses to start when a file it mutates has uncommitted changes, and
+// restores every file it touched, also on Ctrl-C.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"regexp"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// mutation is one change and the tests that must fail on it.
+type mutation struct {
+	ID, What string
+	File     string
+	// Old is a regular expression ((?s): dot matches newlines) that must
+	// match exactly once; New replaces the match.
+	Old, New string
+	// Pkg and Tests: the `go test -run` the mutation must fail.
+	Pkg, Tests string
+}
+
+// mutations is the reviewed list. Each names the property it breaks and
+// the tests that guard it.
+var mutations = []mutation{
+	{ID: "delete-alert", What: "delete the UnschedulablePods alert from the catalog", File: "slo/alerts_phase7.go",
+		Old: `(?s)\t\t\t\{\n\t\t\t\tName: "UnschedulablePods".*?\n\t\t\t\},\n`, New: "",
+		Pkg: "./tests", Tests: "TestAlertCatalogIsTheReviewedList|TestRunbook"},
+	{ID: "flip-comparison", What: "ClusterAutoscalerErrors fires below 0.1/s instead of above", File: "slo/alerts_phase7.go",
+		Old: `(cluster_autoscaler_errors_total\[5m\]\)\)` + "`" + `, Op: )Above`, New: "${1}Below",
+		Pkg: "./tests", Tests: "TestSLOEveryAlertFiresAndStaysSilent"},
+	{ID: "loosen-utilisation", What: "the autoscaler's scale-down utilisation threshold 0.5 → 0.7", File: "slo/severity.go",
+		Old: `AutoscalerUtilizationDown = 0\.5`, New: "AutoscalerUtilizationDown = 0.7",
+		Pkg: "./tests", Tests: "TestCostsAutoscalerCarriesTheSeedSettings"},
+	{ID: "group-wait", What: "Alertmanager group_wait 30 s → 1 min", File: "slo/severity.go",
+		Old: `GroupWait = 30 \* time\.Second`, New: "GroupWait = 60 * time.Second",
+		Pkg: "./tests", Tests: "TestAlertmanagerConfigRoutesEachSeverity"},
+	{ID: "loki-retention", What: "Loki keeps 360 h instead of 720 h", File: "slo/severity.go",
+		Old: `LokiRetention             = 720 \* time\.Hour`, New: "LokiRetention             = 360 * time.Hour",
+		Pkg: "./tests", Tests: "TestLogsLokiCarriesTheSeedSettings"},
+	{ID: "long-term-retention", What: "Thanos keeps 30 days instead of 90", File: "slo/severity.go",
+		Old: `LongTermRetention         = 90 \* 24 \* time\.Hour`, New: "LongTermRetention         = 30 * 24 * time.Hour",
+		Pkg: "./tests", Tests: "TestMonitoringThanos$"},
+	{ID: "prometheus-replicas", What: "one Prometheus replica", File: "slo/severity.go",
+		Old: `PrometheusReplicas        = 2`, New: "PrometheusReplicas        = 1",
+		Pkg: "./tests", Tests: "TestMonitoringPrometheusCarriesTheSeedSettings"},
+	{ID: "grafana-replicas", What: "one Grafana replica", File: "slo/severity.go",
+		Old: `GrafanaReplicas           = 2`, New: "GrafanaReplicas           = 1",
+		Pkg: "./tests", Tests: "TestMonitoringGrafana$"},
+	{ID: "zero-traffic-nan", What: "the SLI ratio divides by a zero total", File: "slo/burnrate.go",
+		Old: `TotalQuery: fmt\.Sprintf\("\(%s > 0\)", r\.Total\)`, New: `TotalQuery: fmt.Sprintf("(%s)", r.Total)`,
+		Pkg: "./tests", Tests: "TestSLOZeroTrafficIsNotNaN"},
+	{ID: "drop-networkpolicy", What: "the Redis NetworkPolicy is not created", File: "components/redis/workload.go",
+		Old: `\t_, err := networkingv1\.NewNetworkPolicy\(ctx, name, `, New: "\t_, err := networkingv1.NewNetworkPolicy(ctx, name+\"-disabled\", ",
+		Pkg: "./tests", Tests: "TestRedisGraphCarriesTheSeedSettings"},
+	{ID: "drop-pdb", What: "the Redis PodDisruptionBudget allows 3 members down", File: "components/redis/workload.go",
+		Old: `MaxUnavailable: pulumi\.Int\(1\),`, New: "MaxUnavailable: pulumi.Int(3),",
+		Pkg: "./tests", Tests: "TestRedisGraphCarriesTheSeedSettings"},
+	{ID: "imds-hop-2", What: "IMDS hop limit 2 (pods reach the node role)", File: "components/cluster/args.go",
+		Old: `NodeMetadataHopLimit = 1`, New: "NodeMetadataHopLimit = 2",
+		Pkg: "./tests", Tests: "TestClusterNodesAndNetworkHardened"},
+	{ID: "key-rotation-off", What: "the EKS secrets key does not rotate", File: "components/cluster/controlplane.go",
+		Old: `EnableKeyRotation:    pulumi\.Bool\(true\),`, New: "EnableKeyRotation:    pulumi.Bool(false),",
+		Pkg: "./tests", Tests: "TestClusterSecretsEncryptedWithRotatingKey"},
+	{ID: "public-subnets", What: "node groups in the public subnets", File: "components/cluster/nodegroups.go",
+		Old: `SubnetIds:     net\.privateSubnets,`, New: "SubnetIds:     net.publicSubnets,",
+		Pkg: "./tests", Tests: "TestClusterNodeGroupScalesThreeToTwenty"},
+	{ID: "unpin-image", What: "Redis image unpinned (latest)", File: "components/versions/versions.go",
+		Old: `Redis = "redis:7\.4\.2"`, New: `Redis = "redis:latest"`,
+		Pkg: "./tests", Tests: "TestRedisGraphCarriesTheSeedSettings|TestChartsRender"},
+	{ID: "drop-chart-value", What: "Prometheus's retention size cap removed from the chart values", File: "components/monitoring/values.go",
+		Old: `RetentionSize: +[^,\n]+,`, New: "",
+		Pkg: "./tests", Tests: "TestMonitoringPrometheusCarriesTheSeedSettings"},
+	{ID: "redis-script-slots", What: "the formation script accepts a cluster with a slot missing", File: "components/redis/scripts/cluster-create.sh",
+		Old: `\[ "\$slots" = "16384" \]`, New: `[ "$slots" -ge "16383" ]`,
+		Pkg: "./tests", Tests: "TestRedisClusterSpreadsZonesAndReAddsAnEmptyMember|TestRedisClusterFormsIdempotentlyAndFailsOver"},
+	{ID: "redis-default-bus", What: "the formation script derives the bus port with the wrong offset", File: "components/redis/scripts/cluster-create.sh",
+		Old: `echo \$\(\(p \+ 10000\)\)`, New: "echo $((p + 10001))",
+		Pkg: "./tests", Tests: "TestRedisClusterFormsFromNamesWithDefaultBusPorts"},
+	{ID: "jaeger-ui-sampling", What: "tars-ui sampled at 100 % instead of 50 %", File: "components/monitoring/traces.go",
+		Old: `SamplingStrategy\{Service: "tars-ui", Rate: 0\.5\}`, New: `SamplingStrategy{Service: "tars-ui", Rate: 1.0}`,
+		Pkg: "./tests", Tests: "TestTracesJaeger"},
+	{ID: "backup-schedule", What: "the Postgres backup at 03:00 instead of 02:00", File: "components/postgres/postgres.go",
+		Old: `BackupSchedule = "0 0 2 \* \* \*"`, New: `BackupSchedule = "0 0 3 * * *"`,
+		Pkg: "./tests", Tests: "TestPostgresBackupsAndStores"},
+	{ID: "maxmemory-policy", What: "Redis evicts nothing (noeviction)", File: "components/redis/args.go",
+		Old: `DefaultMaxmemoryPolicy     = "allkeys-lru"`, New: `DefaultMaxmemoryPolicy     = "noeviction"`,
+		Pkg: "./tests", Tests: "TestRedisGraphCarriesTheSeedSettings"},
+	{ID: "kubecost-monthly", What: "Kubecost given hourly prices as monthly ones", File: "components/costs/kubecost.go",
+		Old: `hourly\*HoursPerMonth\*1e8`, New: "hourly*1e8",
+		Pkg: "./tests", Tests: "TestCostsKubecostCarriesTheSeedPricesAndBudgets"},
+	{ID: "vpa-stateful-auto", What: "Auto allowed on a stateful VPA target", File: "components/costs/vpa.go",
+		Old: `if t\.Stateful && v\.Mode\.evicts\(\) \{`, New: "if false && t.Stateful && v.Mode.evicts() {",
+		Pkg: "./tests", Tests: "TestCostsVPARefusesBadRows"},
+	{ID: "cost-prometheus-claims", What: "the cost model ignores the Prometheus CR's claims", File: "internal/costmodel/inventory.go",
+		Old: `case "Prometheus", "Alertmanager":`, New: `case "Alertmanager":`,
+		Pkg: "./tests", Tests: "TestCostModelMatchesAHandCalculation|TestCostOfThePlannedStacks"},
+	{ID: "config-unknown-key", What: "unknown tars: keys pass", File: "stacks/strict.go",
+		Old: `if !strings\.HasPrefix\(k, "tars:"\) \|\| slices\.Contains\(ProjectKeys, k\) \{`, New: "if true {",
+		Pkg: "./tests", Tests: "TestConfigRejectsBadStacks|TestConfigKeysFromPulumiUp"},
+	{ID: "peer-guard", What: "the peer-output guard lets any name through", File: "stacks/peer.go",
+		Old: `if !slices\.Contains\(p\.allowed, key\) \{`, New: "if false && !slices.Contains(p.allowed, key) {",
+		Pkg: "./tests", Tests: "TestContractGuardRefusesAnUndeclaredRead"},
+	{ID: "chart-history", What: "Helm keeps unbounded history", File: "components/chart/chart.go",
+		Old: `MaxHistory = 10`, New: "MaxHistory = 0",
+		Pkg: "./tests", Tests: "TestAddonsReleaseShape"},
+	{ID: "label-syntax", What: "node-group labels not checked", File: "components/cluster/args.go",
+		Old: `if errs := validation\.IsQualifiedName\(k\); len\(errs\) > 0 \{`, New: "if errs := []string(nil); len(errs) > 0 {",
+		Pkg: "./tests", Tests: "TestConfigRejectsBadStacks"},
+}
+
+type result struct {
+	m       mutation
+	killed  bool
+	note    string
+	elapsed time.Duration
+}
+
+func main() {
+	only := flag.String("only", "", "comma-separated mutation IDs to run (default all)")
+	list := flag.Bool("list", false, "print the mutations and exit")
+	flag.Parse()
+	if *list {
+		for _, m := range mutations {
+			fmt.Printf("%-24s %s (%s; %s)\n", m.ID, m.What, m.File, m.Tests)
+		}
+		return
+	}
+	selected := mutations
+	if *only != "" {
+		ids := strings.Split(*only, ",")
+		selected = slices.DeleteFunc(slices.Clone(mutations), func(m mutation) bool { return !slices.Contains(ids, m.ID) })
+	}
+	if err := preflight(selected); err != nil {
+		fmt.Fprintln(os.Stderr, "mutate:", err)
+		os.Exit(2)
+	}
+	restore := map[string][]byte{}
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt)
+	go func() {
+		<-interrupted
+		for f, b := range restore {
+			_ = os.WriteFile(f, b, 0o644)
+		}
+		fmt.Fprintln(os.Stderr, "mutate: interrupted; files restored")
+		os.Exit(130)
+	}()
+	var results []result
+	for i, m := range selected {
+		fmt.Fprintf(os.Stderr, "[%d/%d] %s: %s\n", i+1, len(selected), m.ID, m.What)
+		r := run(m, restore)
+		results = append(results, r)
+		state := "survived"
+		if r.killed {
+			state = "killed"
+		}
+		fmt.Fprintf(os.Stderr, "        %s in %s %s\n", state, r.elapsed.Round(time.Second), r.note)
+	}
+	report(results)
+}
+
+// preflight checks that every mutation applies exactly once and that no
+// file it touches has uncommitted changes (a restore must not lose work).
+func preflight(ms []mutation) error {
+	for _, m := range ms {
+		b, err := os.ReadFile(m.File)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.ID, err)
+		}
+		if n := len(regexp.MustCompile(m.Old).FindAllIndex(b, -1)); n != 1 {
+			return fmt.Errorf("%s: %q matches %d times in %s, want exactly once", m.ID, m.Old, n, m.File)
+		}
+		out, err := exec.Command("git", "status", "--porcelain", "--", m.File).Output()
+		if err != nil {
+			return fmt.Errorf("git status: %w", err)
+		}
+		if len(bytes.TrimSpace(out)) > 0 {
+			return fmt.Errorf("%s has uncommitted changes; commit or stash them first", m.File)
+		}
+	}
+	return nil
+}
+
+// run applies one mutation, runs its tests and restores the file.
+func run(m mutation, restore map[string][]byte) result {
+	start := time.Now()
+	orig, err := os.ReadFile(m.File)
+	if err != nil {
+		return result{m: m, note: err.Error()}
+	}
+	restore[m.File] = orig
+	defer func() {
+		_ = os.WriteFile(m.File, orig, 0o644)
+		delete(restore, m.File)
+	}()
+	mutated := regexp.MustCompile(m.Old).ReplaceAll(orig, []byte(m.New))
+	if err := os.WriteFile(m.File, mutated, 0o644); err != nil {
+		return result{m: m, note: err.Error()}
+	}
+	cmd := exec.Command("go", "test", "-count=1", "-run", m.Tests, m.Pkg)
+	out, err := cmd.CombinedOutput()
+	r := result{m: m, elapsed: time.Since(start)}
+	switch {
+	case err == nil:
+		r.note = "(the tests passed)"
+	case bytes.Contains(out, []byte("[build failed]")) || bytes.Contains(out, []byte("[setup failed]")):
+		// A mutation that does not compile proves nothing about the tests.
+		r.note = "(does not compile: fix the mutation)"
+	default:
+		r.killed = true
+		r.note = "(" + firstFailure(out) + ")"
+	}
+	return r
+}
+
+func firstFailure(out []byte) string {
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "--- FAIL: ") {
+			return strings.TrimPrefix(line, "--- ")
+		}
+	}
+	return "the tests failed"
+}
+
+func report(results []result) {
+	killed := 0
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MUTATION\tRESULT\tWHAT\tGUARDED BY")
+	for _, r := range results {
+		state := "SURVIVED " + r.note
+		if r.killed {
+			killed++
+			state = "killed"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.m.ID, state, r.m.What, r.m.Tests)
+	}
+	_ = tw.Flush()
+	fmt.Printf("\nkill ratio: %d/%d (%.0f%%)\n", killed, len(results), 100*float64(killed)/float64(max(1, len(results))))
+	if killed < len(results) {
+		os.Exit(1)
+	}
+}
