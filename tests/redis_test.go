@@ -49,7 +49,7 @@ func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
 	containers := pod["containers"].([]any)
 	require.Len(t, containers, 2)
 	srv := containers[0].(map[string]any)
-	assert.Equal(t, versions.Redis, srv["image"])
+	assert.Equal(t, "redis:7.4.2", srv["image"], "the pinned official Redis 7.4 image")
 	res := srv["resources"].(map[string]any)
 	assert.Equal(t, "2048Mi", res["limits"].(map[string]any)["memory"])
 	assert.Equal(t, "2048Mi", res["requests"].(map[string]any)["memory"], "Guaranteed memory: request = limit")

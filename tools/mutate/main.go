@@ -83,7 +83,7 @@ var mutations = []mutation{
 		Pkg: "./tests", Tests: "TestClusterNodeGroupScalesThreeToTwenty"},
 	{ID: "unpin-image", What: "Redis image unpinned (latest)", File: "components/versions/versions.go",
 		Old: `Redis = "redis:7\.4\.2"`, New: `Redis = "redis:latest"`,
-		Pkg: "./tests", Tests: "TestRedisGraphCarriesTheSeedSettings|TestChartsRender"},
+		Pkg: "./tests", Tests: "TestImagesOfEachStack"},
 	{ID: "drop-chart-value", What: "Prometheus's retention size cap removed from the chart values", File: "components/monitoring/values.go",
 		Old: `RetentionSize: +[^,\n]+,`, New: "",
 		Pkg: "./tests", Tests: "TestMonitoringPrometheusCarriesTheSeedSettings"},
