@@ -124,6 +124,16 @@ func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
 	assert.NotContains(t, conf, "requirepass", "the password never lands in a ConfigMap")
 }
 
+// TestRedisDefaults: what an empty tars:redis gets (seed 003's cluster).
+func TestRedisDefaults(t *testing.T) {
+	a := redis.Args{StorageClass: "gp3"}.WithDefaults()
+	assert.Equal(t, 6, a.Nodes)
+	assert.Equal(t, 5000, a.NodeTimeoutMs)
+	assert.Equal(t, 1536, a.MaxmemoryMB)
+	assert.Equal(t, "allkeys-lru", a.MaxmemoryPolicy)
+	assert.Equal(t, "tars-data", a.Namespace)
+}
+
 func TestRedisArgsValidation(t *testing.T) {
 	cases := []struct {
 		path  string
