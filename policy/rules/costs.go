@@ -46,8 +46,11 @@ func monthlyCost(rs []policyx.AnalyzerResource) []finding {
 		}
 	}
 	inv, err := costmodel.Collect(resources, objects)
-	if err != nil || inv.AwsRegion == "" {
-		return nil // nothing to price (or unreadable): not this policy's finding
+	if err != nil {
+		return []finding{{at, fmt.Sprintf("cannot price the plan: %v", err)}}
+	}
+	if inv.AwsRegion == "" {
+		return nil // no subnets: not a region stack, nothing to price
 	}
 	e, err := costmodel.AWS.Estimate(inv.AwsRegion, inv)
 	if err != nil {
