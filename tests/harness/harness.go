@@ -22,9 +22,11 @@ import (
 type Option func(*runOptions)
 
 type runOptions struct {
-	dir      string
-	edits    []func(*StackConfig) error
-	program  pulumi.RunFunc
+	dir     string
+	edits   []func(*StackConfig) error
+	program pulumi.RunFunc
+	// custom: WithProgram replaced the platform's program (and its keys).
+	custom   bool
 	peer     map[string]any
 	peerSecs []string
 	update   bool
@@ -60,7 +62,9 @@ func WithConfigEdit(edit func(*StackConfig) error) Option {
 
 // WithProgram runs fn instead of stacks.Deploy, with the same config and
 // mocks: use it to test one component on its own.
-func WithProgram(fn pulumi.RunFunc) Option { return func(o *runOptions) { o.program = fn } }
+func WithProgram(fn pulumi.RunFunc) Option {
+	return func(o *runOptions) { o.program, o.custom = fn, true }
+}
 
 // WithUpdate runs the program as `pulumi up` runs it (ctx.DryRun false)
 // instead of as a preview.
@@ -99,10 +103,12 @@ func Run(stack string, opts ...Option) (*Graph, error) {
 			return nil, err
 		}
 	}
-	// What `pulumi up` checks through PULUMI_CONFIG: no key in the
-	// project's namespace the program does not read.
-	if err := stacks.CheckConfigKeys(slices.Collect(maps.Keys(cfg.Values))); err != nil {
-		return nil, fmt.Errorf("stack %s: invalid config:\n%w", stack, err)
+	// What the platform's program checks through PULUMI_CONFIG under
+	// `pulumi up`: no key in the project's namespace it does not read.
+	if !o.custom {
+		if err := stacks.CheckConfigKeys(slices.Collect(maps.Keys(cfg.Values))); err != nil {
+			return nil, fmt.Errorf("stack %s: invalid config:\n%w", stack, err)
+		}
 	}
 	values, secrets, err := cfg.runtimeConfig()
 	if err != nil {
