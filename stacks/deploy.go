@@ -105,8 +105,8 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		CertManager: []pulumi.Resource{adds.CertManager.Helm},
 		VPAs: costs.SeedVPAs(costs.SeedTargets{
 			AppNamespace: cfg.DNS.Backend.Namespace,
-			Postgres:     costs.Workload{APIVersion: "postgresql.cnpg.io/v1", Kind: "Cluster", Namespace: cfg.Postgres.Namespace, Name: postgres.ClusterName(region), Stateful: true},
-			Redis:        costs.Workload{APIVersion: "apps/v1", Kind: "StatefulSet", Namespace: cfg.Redis.Namespace, Name: redis.StatefulSetName, Stateful: true},
+			Postgres:     costs.Workload{APIVersion: "postgresql.cnpg.io/v1", Kind: "Cluster", Namespace: cfg.Postgres.Namespace, Name: postgres.ClusterName(region)},
+			Redis:        costs.Workload{APIVersion: "apps/v1", Kind: "StatefulSet", Namespace: cfg.Redis.Namespace, Name: redis.StatefulSetName},
 		}),
 		VPADependsOn: []pulumi.Resource{appNS.Resource, rc.NamespaceResource, db.NamespaceResource},
 		Kubecost:     costs.Kubecost{SlackWebhookURL: cfg.Alerting.SlackWebhookURL, StorageClass: cluster.StorageClassName},

@@ -9,6 +9,7 @@ import (
 	"github.com/tars-platform/infra/components/monitoring"
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/internal/costmodel"
 	"github.com/tars-platform/infra/slo"
 )
 
@@ -16,9 +17,6 @@ import (
 const (
 	KubecostRelease   = "kubecost"
 	KubecostNamespace = "kubecost"
-	// HoursPerMonth converts the seed's hourly prices into the monthly
-	// prices Kubecost's custom pricing takes (it divides by 730 again).
-	HoursPerMonth = 730
 )
 
 // Prices are Kubecost's custom prices in USD (seed 003 "Pricing
@@ -56,11 +54,12 @@ type Kubecost struct {
 	StorageClass string
 }
 
-// monthly renders an hourly price as Kubecost's monthly price string
-// (a string: the chart quotes every price, and 1e-06 is not one), to a
+// monthly renders an hourly price as the monthly price Kubecost's custom
+// pricing takes (it divides by the same 730 hours again), as a string
+// (the chart quotes every price, and 1e-06 is not one), to a
 // hundred-millionth of a dollar so 0.00014 × 730 reads 0.1022.
 func monthly(hourly float64) string {
-	return strconv.FormatFloat(math.Round(hourly*HoursPerMonth*1e8)/1e8, 'f', -1, 64)
+	return strconv.FormatFloat(math.Round(hourly*costmodel.HoursPerMonth*1e8)/1e8, 'f', -1, 64)
 }
 
 // kubecostValues are the values set on kubecost 3.2.1. Kubecost 3 has no

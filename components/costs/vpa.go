@@ -85,7 +85,7 @@ type SeedTargets struct {
 	// AppNamespace holds the application's workloads.
 	AppNamespace string
 	// Postgres is the region's CloudNativePG Cluster; Redis the Redis
-	// Cluster's StatefulSet.
+	// Cluster's StatefulSet. Both are stateful whatever the caller says.
 	Postgres, Redis Workload
 }
 
@@ -97,6 +97,7 @@ func SeedVPAs(t SeedTargets) []VPA {
 		return Workload{APIVersion: "apps/v1", Kind: kind, Namespace: t.AppNamespace, Name: name, Stateful: stateful}
 	}
 	rl := func(cpu, mem string) chart.ResourceList { return chart.ResourceList{CPU: cpu, Memory: mem} }
+	t.Postgres.Stateful, t.Redis.Stateful = true, true
 	return []VPA{
 		{Name: "tars-backend", Target: app("Deployment", "tars-backend", false), Mode: ModeAuto, Min: rl("500m", "512Mi"), Max: rl("4000m", "8Gi")},
 		{Name: "tars-ui", Target: app("Deployment", "tars-ui", false), Mode: ModeAuto, Min: rl("100m", "128Mi"), Max: rl("1000m", "2Gi")},
