@@ -106,7 +106,7 @@ var mutations = []mutation{
 		Old: `DefaultMaxmemoryPolicy     = "allkeys-lru"`, New: `DefaultMaxmemoryPolicy     = "noeviction"`,
 		Pkg: "./tests", Tests: "TestRedisDefaults"},
 	{ID: "kubecost-monthly", What: "Kubecost given hourly prices as monthly ones", File: "components/costs/kubecost.go",
-		Old: `hourly\*costmodel\.HoursPerMonth\*1e8`, New: "hourly*1e8",
+		Old: `hourly\*costmodel\.HoursPerMonth\*1e8`, New: "hourly*(costmodel.HoursPerMonth/costmodel.HoursPerMonth)*1e8",
 		Pkg: "./tests", Tests: "TestCostsKubecostCarriesTheSeedPricesAndBudgets"},
 	{ID: "vpa-stateful-auto", What: "Auto allowed on a stateful VPA target", File: "components/costs/vpa.go",
 		Old: `if t\.Stateful && v\.Mode\.evicts\(\) \{`, New: "if false && t.Stateful && v.Mode.evicts() {",
