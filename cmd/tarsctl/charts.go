@@ -46,6 +46,39 @@ func images(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// objects lists every Kubernetes object the stack creates, its own and
+// its charts' (rendered offline): "namespace kind name", one per line.
+func objects(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("objects", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	stack := fs.String("stack", "", "stack name (a Pulumi.<stack>.yaml must exist)")
+	dir := fs.String("charts-dir", "", "chart archive directory (default $"+helmchart.DirEnv+" or <user cache>/tars/charts)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if *stack == "" {
+		return usageError{"objects: --stack is required"}
+	}
+	d, err := chartsDir(*dir)
+	if err != nil {
+		return err
+	}
+	g, err := harness.Run(*stack)
+	if err != nil {
+		return err
+	}
+	objs, err := charttier.Objects(context.Background(), g, d)
+	if err != nil {
+		return fmt.Errorf("objects %s: %w", *stack, err)
+	}
+	for _, r := range charttier.Refs(objs) {
+		if _, err := fmt.Fprintln(stdout, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // chartsPull downloads every pinned chart archive that the directory lacks.
 func chartsPull(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("charts pull", flag.ContinueOnError)

@@ -2,6 +2,7 @@
 //
 //	tarsctl plan --stack us-east [--format text|json] [--out DIR]
 //	tarsctl images --stack us-east [--charts-dir DIR]
+//	tarsctl objects --stack us-east [--charts-dir DIR]
 //	tarsctl charts pull [--dir DIR] [--repository URL]
 //	tarsctl cost --stack us-east[,us-west] [--charts-dir DIR]
 //
@@ -32,6 +33,7 @@ import (
 
 const usage = `usage: tarsctl plan --stack NAME [--format text|json] [--out DIR]
        tarsctl images --stack NAME [--charts-dir DIR]
+       tarsctl objects --stack NAME [--charts-dir DIR]
        tarsctl charts pull [--dir DIR] [--repository URL]
        tarsctl cost --stack NAME[,NAME] [--charts-dir DIR]
 
@@ -40,6 +42,8 @@ Commands:
                print the resource tree (text) or the graph (json)
   images       list every container image the stack runs (its own objects and
                every chart it installs, rendered offline), one per line, sorted
+  objects      list every Kubernetes object the stack creates (its own and its
+               charts', rendered offline): namespace, kind and name per line
   charts pull  download the pinned chart archives (<name>-<version>.tgz) into
                the chart directory ($TARS_CHARTS_DIR, default <user cache>/tars/charts)
   cost         the monthly cost of each stack's planned graph (node groups at
@@ -72,6 +76,8 @@ func run(args []string, stdout io.Writer) error {
 		return plan(args[1:], stdout)
 	case "images":
 		return images(args[1:], stdout)
+	case "objects":
+		return objects(args[1:], stdout)
 	case "charts":
 		if len(args) < 2 || args[1] != "pull" {
 			return usageError{"charts: want `charts pull`"}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -259,4 +260,40 @@ func Cost(ctx context.Context, g *harness.Graph, dir string, table costmodel.Tab
 		return e, inv, fmt.Errorf("stack %s: %w", g.Stack, err)
 	}
 	return e, inv, nil
+}
+
+// ObjectRef names one Kubernetes object: what a runbook's kubectl command
+// may point at.
+type ObjectRef struct {
+	Namespace string // empty for cluster-scoped objects
+	Kind      string
+	Name      string
+}
+
+func (o ObjectRef) String() string {
+	ns := o.Namespace
+	if ns == "" {
+		ns = "-"
+	}
+	return ns + " " + o.Kind + " " + o.Name
+}
+
+// Refs lists the objects by namespace, kind and name, sorted and distinct.
+func Refs(objs []map[string]any) []ObjectRef {
+	seen := map[ObjectRef]bool{}
+	var out []ObjectRef
+	for _, o := range objs {
+		meta, _ := o["metadata"].(map[string]any)
+		kind, _ := o["kind"].(string)
+		name, _ := meta["name"].(string)
+		ns, _ := meta["namespace"].(string)
+		r := ObjectRef{Namespace: ns, Kind: kind, Name: name}
+		if kind == "" || name == "" || seen[r] {
+			continue
+		}
+		seen[r] = true
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
 }
