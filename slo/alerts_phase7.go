@@ -302,6 +302,26 @@ func platformGroups() []Group {
 				Firing: Gauge(`thanos_compact_halted{pod="thanos-compact-0"}`, 1), Healthy: Gauge(`thanos_compact_halted{pod="thanos-compact-0"}`, 0),
 			},
 		}},
+		{Name: "tars_vector_store_sync_alerts", Source: "003 ChromaDB 100Gi per region, cross-region sync every 15 minutes", Alerts: []Alert{
+			{
+				// The newest snapshot is as old as the sync job's last
+				// success: the primary's chromadb-snapshot, the other
+				// region's chromadb-restore. A job that never succeeded
+				// counts from its creation.
+				Name: "ChromaDBSnapshotStale",
+				Query: `(time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{cronjob=~"chromadb-(snapshot|restore)"})` +
+					` or (time() - max by (namespace, cronjob) (kube_cronjob_created{cronjob=~"chromadb-(snapshot|restore)"}))` +
+					` unless on (namespace, cronjob) kube_cronjob_status_last_successful_time)`,
+				Op: Above, Threshold: ChromaSnapshotMaxAge.Seconds(), For: time.Minute,
+				Severity: P2, Team: "sre", Runbook: "chromadb-sync", Dashboard: "tars-rag",
+				Summary:     "The newest ChromaDB snapshot of {{ $labels.cronjob }} is {{ $value | humanizeDuration }} old",
+				Description: "No successful ChromaDB sync for over 30 minutes (it runs every 15): the standby region's vector store is falling behind the primary's",
+				Source:      "003 \"ChromaDB ... Sync (15min)\" (no rule in the seed)",
+				Firing:      Gauge(`kube_cronjob_status_last_successful_time{namespace="tars",cronjob="chromadb-snapshot"}`, 3600),
+				// A job that succeeds every minute of the fixture.
+				Healthy: Ramp(`kube_cronjob_status_last_successful_time{namespace="tars",cronjob="chromadb-snapshot"}`, 0, 60),
+			},
+		}},
 		{Name: "tars_replication_alerts", Source: "003 PostgreSQL WAL replication (lag target < 5s; runbook 2)", Alerts: []Alert{
 			{
 				Name: "HighReplicationLag", Query: `max(cnpg_pg_replication_lag)`, Op: Above, Threshold: ReplicationLagTarget.Seconds(), For: 2 * time.Minute,

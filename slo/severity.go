@@ -81,23 +81,27 @@ func TimeToPage(hold time.Duration) time.Duration {
 // Platform settings the monitoring stack must carry (seed 000 "Metrics
 // Collection", "Trace Collection"; seed 003 Loki, PostgreSQL, GeoDNS).
 const (
-	PrometheusRetention       = 30 * 24 * time.Hour
-	LongTermRetention         = 90 * 24 * time.Hour
-	PrometheusReplicas        = 2
-	PrometheusVolumeGiB       = 100
-	ActiveSeriesCeiling       = 10_000_000
-	ActiveSeriesWarnRatio     = 0.8
-	GrafanaReplicas           = 2
-	GrafanaMaxDataPoints      = 1000
-	AlertmanagerReplicas      = 3
-	LokiRetention             = 720 * time.Hour
-	BackupRetention           = 30 * 24 * time.Hour
-	FailoverBudget            = 90 * time.Second
-	ProductionTraceSampling   = 1.0
-	ReplicationLagTarget      = 5 * time.Second
-	ClusterMinNodes           = 3
-	ClusterMaxNodes           = 20
-	ClusterNearMaxSizeRatio   = 0.9
+	PrometheusRetention     = 30 * 24 * time.Hour
+	LongTermRetention       = 90 * 24 * time.Hour
+	PrometheusReplicas      = 2
+	PrometheusVolumeGiB     = 100
+	ActiveSeriesCeiling     = 10_000_000
+	ActiveSeriesWarnRatio   = 0.8
+	GrafanaReplicas         = 2
+	GrafanaMaxDataPoints    = 1000
+	AlertmanagerReplicas    = 3
+	LokiRetention           = 720 * time.Hour
+	BackupRetention         = 30 * 24 * time.Hour
+	FailoverBudget          = 90 * time.Second
+	ProductionTraceSampling = 1.0
+	ReplicationLagTarget    = 5 * time.Second
+	ClusterMinNodes         = 3
+	ClusterMaxNodes         = 20
+	ClusterNearMaxSizeRatio = 0.9
+	// ChromaSync is how often the vector store syncs across regions;
+	// ChromaSnapshotMaxAge is when a stale newest snapshot alerts.
+	ChromaSync                = 15 * time.Minute
+	ChromaSnapshotMaxAge      = 30 * time.Minute
 	AutoscalerUtilizationDown = 0.5
 	// DailyBudgetUSD and MonthlyBudgetUSD: seed 003 "Budget Alerts".
 	DailyBudgetUSD   = 50

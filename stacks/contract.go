@@ -22,6 +22,7 @@ const (
 	OutPostgresCluster      = "postgresCluster"      // the region's Cluster, "" while it has none
 	OutAPIEndpoint          = "apiEndpoint"          // the public load balancer's host name
 	OutCloudflarePool       = "cloudflarePoolId"     // the region's Cloudflare pool, "" when disabled
+	OutChromaBucket         = "chromadbBucket"       // the region's ChromaDB snapshot bucket
 )
 
 // RegionOutputs are exported by every region stack.
@@ -29,6 +30,7 @@ var RegionOutputs = []string{
 	OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr, OutPrivateRouteTableIDs,
 	OutClusterName, OutClusterEndpoint, OutOIDCProviderArn, OutKubeconfig,
 	OutPostgresBucket, OutPostgresEndpoint, OutPostgresCluster, OutAPIEndpoint, OutCloudflarePool,
+	OutChromaBucket,
 }
 
 // RequesterOutputs are exported only by the peering requester.
@@ -39,11 +41,12 @@ var RequesterOutputs = []string{OutPeeringConnectionID}
 // accepter finds the request in its own region by the two VPC blocks, so it
 // deploys first and never waits on the other stack; it reads its peer only
 // once the peer has requested the peering (so the peer stack exists). Both
-// read the peer's database (PostgresPeerReads) for the distributed topology,
-// and the singletons owner reads the peer's Cloudflare pool.
+// read the peer's database (PostgresPeerReads) for the distributed topology
+// and its ChromaDB bucket (the restoring region), and the singletons owner
+// reads the peer's Cloudflare pool.
 var PeerReads = map[PeeringRole][]string{
-	PeeringRequester: append([]string{OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr, OutCloudflarePool}, PostgresPeerReads...),
-	PeeringAccepter:  append([]string{OutCloudflarePool}, PostgresPeerReads...),
+	PeeringRequester: append([]string{OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr, OutCloudflarePool, OutChromaBucket}, PostgresPeerReads...),
+	PeeringAccepter:  append([]string{OutCloudflarePool, OutChromaBucket}, PostgresPeerReads...),
 }
 
 // PostgresPeerReads: where the peer's bucket and key are and its

@@ -7,6 +7,7 @@ import (
 	"github.com/tars-platform/infra/components/addons"
 	"github.com/tars-platform/infra/components/alerting"
 	"github.com/tars-platform/infra/components/apps"
+	"github.com/tars-platform/infra/components/chromadb"
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/components/costs"
 	"github.com/tars-platform/infra/components/geodns"
@@ -98,6 +99,10 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	vectors, err := deployChromaDB(ctx, cfg, cl, peer, appNS)
+	if err != nil {
+		return err
+	}
 	if _, err := costs.New(ctx, region+"-costs", costs.Args{
 		ClusterName: cfg.Cluster.Name, KubernetesVersion: cfg.Cluster.Version,
 		AwsRegion: cl.Region, AccountID: cl.AccountID, Partition: cl.Partition, OIDC: cl.OIDC,
@@ -130,6 +135,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		OutPostgresCluster:      pulumi.String(db.DatabaseName()),
 		OutAPIEndpoint:          edge.Endpoint,
 		OutCloudflarePool:       edge.CloudflarePool,
+		OutChromaBucket:         vectors.Bucket,
 	}
 	if cfg.PeeringRole() == PeeringRequester {
 		exports[OutPeeringConnectionID] = peering.ConnectionID
@@ -301,6 +307,32 @@ func deployEdge(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *pee
 		a.PeerPool, _ = v.(string)
 	}
 	return geodns.New(ctx, cfg.Topology.Region+"-edge", a, pulumi.Provider(cl.Provider))
+}
+
+// deployChromaDB creates the region's vector store. The Postgres primary
+// region (tars:topology.postgresPrimary) snapshots it; the other restores
+// the primary's newest snapshot, which needs the peer's bucket (a stack
+// output): until the peer exports it, no restore job (a warning).
+func deployChromaDB(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *peerStack, ns *apps.Namespace) (*chromadb.ChromaDB, error) {
+	t := cfg.Topology
+	a := chromadb.Args{
+		Namespace: cfg.DNS.Backend.Namespace, Region: t.Region, Role: chromadb.RoleSnapshot,
+		StorageClass: cluster.StorageClassName,
+		AccountID:    cl.AccountID, AwsRegion: cl.Region, Partition: cl.Partition, OIDC: cl.OIDC,
+		DependsOn: []pulumi.Resource{ns.Resource},
+		Tags:      cfg.tags(),
+	}
+	if t.PostgresPrimary != t.Region {
+		a.Role = chromadb.RoleRestore
+		if peer != nil {
+			p, err := peer.chromadb()
+			if err != nil {
+				_ = ctx.Log.Warn(fmt.Sprintf("ChromaDB: %v", err), nil)
+			}
+			a.Peer = p
+		}
+	}
+	return chromadb.New(ctx, t.Region+"-chromadb", a, pulumi.Provider(cl.Provider))
 }
 
 // alertingArgs builds the alerting component's args from config.

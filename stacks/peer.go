@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/components/chromadb"
 	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -103,4 +104,17 @@ func (p *peerStack) postgres() (*postgres.Peer, error) {
 		return nil, fmt.Errorf("peer stack %s: output %q is %T %v, want a string", p.name, OutPostgresCluster, v, v)
 	}
 	return &peer, nil
+}
+
+// chromadb reads where the peer keeps its ChromaDB snapshots.
+func (p *peerStack) chromadb() (*chromadb.Peer, error) {
+	region, err := p.readString(OutAwsRegion)
+	if err != nil {
+		return nil, err
+	}
+	bucket, err := p.readString(OutChromaBucket)
+	if err != nil {
+		return nil, err
+	}
+	return &chromadb.Peer{AwsRegion: region, Bucket: bucket}, nil
 }

@@ -180,4 +180,10 @@ const (
 	// DefaultImageName), named so an operator upgrade never changes the
 	// database's major version behind the program's back.
 	Postgres = "ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie"
+	// ChromaDB is the vector store's server (Docker Hub chromadb/chroma,
+	// 1.x: persists under /data, health at /api/v2/heartbeat).
+	ChromaDB = "chromadb/chroma:1.5.9"
+	// AWSCLI runs the ChromaDB sync scripts (Docker Hub amazon/aws-cli,
+	// Amazon Linux 2 with sh, sed and curl).
+	AWSCLI = "amazon/aws-cli:2.27.9"
 )

@@ -8,6 +8,7 @@ package harness
 import (
 	"errors"
 	"fmt"
+	"github.com/tars-platform/infra/components/chromadb"
 	"maps"
 	"slices"
 	"strings"
@@ -232,6 +233,7 @@ func mockPeerOutputs(dir string, cfg *StackConfig) (map[string]any, []string, er
 		stacks.OutPostgresCluster:      postgres.ClusterName(fmt.Sprint(peerTopo["region"])),
 		stacks.OutAPIEndpoint:          "k8s-tars-tarsapip-" + fmt.Sprint(peerTopo["region"]) + "." + awsRegion + ".elb.amazonaws.com",
 		stacks.OutCloudflarePool:       "",
+		stacks.OutChromaBucket:         chromadb.BucketName(MockAccountID, awsRegion),
 	}
 	for _, k := range stacks.RegionOutputs {
 		if _, ok := values[k]; !ok {
