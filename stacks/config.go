@@ -19,6 +19,7 @@ import (
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/components/geodns"
 	"github.com/tars-platform/infra/components/monitoring"
+	"github.com/tars-platform/infra/components/oncall"
 	"github.com/tars-platform/infra/components/postgres"
 	"github.com/tars-platform/infra/components/redis"
 	"github.com/tars-platform/infra/internal/check"
@@ -34,6 +35,7 @@ const (
 	KeyPostgres  = "tars:postgres"
 	KeyDNS       = "tars:dns"
 	KeyGrafana   = "tars:grafana"
+	KeyPagerDuty = "tars:pagerduty"
 	// Secret keys (pulumi config set --secret).
 	KeyPagerDutyCritical = "tars:pagerdutyCriticalRoutingKey"
 	KeyPagerDutyHigh     = "tars:pagerdutyHighRoutingKey"
@@ -48,6 +50,9 @@ const (
 	KeyGrafanaAdminPassword     = "tars:grafanaAdminPassword"
 	KeyGrafanaDBPassword        = "tars:grafanaDbPassword"
 	KeyGrafanaOAuthClientSecret = "tars:grafanaOauthClientSecret"
+	// KeyPagerDutyToken is required only when tars:pagerduty.enabled; the
+	// two routing keys above only when it is not.
+	KeyPagerDutyToken = "tars:pagerdutyToken"
 	// KeyCloudflareToken is required only when tars:dns.cloudflare.enabled.
 	KeyCloudflareToken = "tars:cloudflareApiToken"
 )
@@ -101,6 +106,18 @@ type Config struct {
 	CloudflareAPIToken *pulumi.StringOutput
 	// Grafana is tars:grafana plus its three secret keys.
 	Grafana Grafana
+	// PagerDuty is tars:pagerduty; PagerDutyToken is set when it is enabled.
+	PagerDuty      PagerDuty
+	PagerDutyToken *pulumi.StringOutput
+}
+
+// PagerDuty is the on-call wiring (components/oncall). Enabled, the
+// program creates the PagerDuty rotation, escalation policies and services
+// (in the singletons owner's stack) and each region's integrations, whose
+// keys feed Alertmanager; disabled, the hand-set routing-key secrets do.
+type PagerDuty struct {
+	Enabled bool          `json:"enabled"`
+	People  oncall.People `json:"people"`
 }
 
 // Grafana is the region's Grafana: its public URL and login; the
@@ -155,6 +172,11 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	decode(ctx, &p, KeyPostgres, &cfg.Postgres)
 	decode(ctx, &p, KeyDNS, &cfg.DNS)
 	decode(ctx, &p, KeyGrafana, &cfg.Grafana)
+	decode(ctx, &p, KeyPagerDuty, &cfg.PagerDuty)
+	if tok, err := config.TrySecret(ctx, KeyPagerDutyToken); err == nil {
+		cfg.PagerDutyToken = &tok
+	}
+	routingKeys := []string{KeyPagerDutyCritical, KeyPagerDutyHigh}
 	if tok, err := config.TrySecret(ctx, KeyCloudflareToken); err == nil {
 		cfg.CloudflareAPIToken = &tok
 	}
@@ -169,6 +191,9 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		{KeyGrafanaAdminPassword, &cfg.Grafana.AdminPassword}, {KeyGrafanaDBPassword, &cfg.Grafana.DBPassword},
 		{KeyGrafanaOAuthClientSecret, &cfg.Grafana.OAuthClientSecret},
 	} {
+		if cfg.PagerDuty.Enabled && slices.Contains(routingKeys, sk.key) {
+			continue // the on-call wiring's integrations give the keys
+		}
 		v, err := config.TrySecret(ctx, sk.key)
 		if err != nil {
 			p.Addf(sk.key, "is not set: run `pulumi config set --secret %s <value>`", sk.key)

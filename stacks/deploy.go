@@ -12,8 +12,10 @@ import (
 	"github.com/tars-platform/infra/components/costs"
 	"github.com/tars-platform/infra/components/geodns"
 	"github.com/tars-platform/infra/components/monitoring"
+	"github.com/tars-platform/infra/components/oncall"
 	"github.com/tars-platform/infra/components/postgres"
 	"github.com/tars-platform/infra/components/redis"
+	"github.com/tars-platform/infra/slo"
 )
 
 // Cross-region ports: the peer VPC is admitted on these only. Postgres
@@ -70,6 +72,15 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	}
 	alertingArgs := cfg.alertingArgs()
 	alertingArgs.DependsOn = mon.Ready
+	if cfg.PagerDuty.Enabled {
+		oc, err := oncall.New(ctx, region+"-oncall", cfg.oncallArgs())
+		if err != nil {
+			return err
+		}
+		alertingArgs.PagerDutyCriticalKey = oc.Keys[slo.P0]
+		alertingArgs.PagerDutyHighKey = oc.Keys[slo.P1]
+		alertingArgs.PagerDutyModerateKey = oc.Keys[slo.P2]
+	}
 	if _, err := alerting.New(ctx, region+"-alerting", alertingArgs, pulumi.Provider(cl.Provider)); err != nil {
 		return err
 	}
@@ -333,6 +344,16 @@ func deployChromaDB(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer 
 		}
 	}
 	return chromadb.New(ctx, t.Region+"-chromadb", a, pulumi.Provider(cl.Provider))
+}
+
+// oncallArgs builds the on-call wiring's args from config: the stack that
+// owns the cross-region singletons owns the PagerDuty services too.
+func (c Config) oncallArgs() oncall.Args {
+	a := oncall.Args{Region: c.Topology.Region, Owner: c.OwnsSingletons(), People: c.PagerDuty.People}
+	if c.PagerDutyToken != nil {
+		a.Token = *c.PagerDutyToken
+	}
+	return a
 }
 
 // alertingArgs builds the alerting component's args from config.

@@ -135,6 +135,7 @@ var ProjectKeys = []string{
 	KeyPagerDutyCritical, KeyPagerDutyHigh, KeySlackWebhook, KeyDeadMansSwitch, KeySMTPPassword,
 	KeyPostgresAppPassword, KeyPostgresReplicationPassword,
 	KeyGrafanaAdminPassword, KeyGrafanaDBPassword, KeyGrafanaOAuthClientSecret, KeyCloudflareToken,
+	KeyPagerDuty, KeyPagerDutyToken,
 }
 
 // CheckConfigKeys reports every key of the stack's config in the tars:
@@ -166,4 +167,29 @@ func runConfigKeys() ([]string, error) {
 		return nil, fmt.Errorf("%s is not a JSON object: %w", pulumi.EnvConfig, err)
 	}
 	return slices.Collect(maps.Keys(m)), nil
+}
+
+// UnreadSecrets are the secret keys the program does not read with this
+// config (stack config values by key): the hand-set PagerDuty routing keys
+// when tars:pagerduty is enabled, its token when not, the Cloudflare token
+// when tars:dns.cloudflare is off.
+func UnreadSecrets(values map[string]any) []string {
+	on := func(key, field string) bool {
+		m, _ := values[key].(map[string]any)
+		if field != "" {
+			m, _ = m[field].(map[string]any)
+		}
+		v, _ := m["enabled"].(bool)
+		return v
+	}
+	var out []string
+	if on(KeyPagerDuty, "") {
+		out = append(out, KeyPagerDutyCritical, KeyPagerDutyHigh)
+	} else {
+		out = append(out, KeyPagerDutyToken)
+	}
+	if !on(KeyDNS, "cloudflare") {
+		out = append(out, KeyCloudflareToken)
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package stacks
 import (
 	"regexp"
 
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/check"
 )
@@ -27,6 +28,14 @@ func (c Config) Validate() error {
 	p.Merge(KeyGrafana+".", c.grafanaArgs(nil, "", 0).ValidateConfig())
 	if _, err := versions.AutoscalerImage(c.Cluster.Version); err != nil && c.Cluster.Version != "" {
 		p.Addf(KeyCluster+".version", "%v", err)
+	}
+	if c.PagerDuty.Enabled {
+		a := c.oncallArgs()
+		if a.Token == nil {
+			p.Addf(KeyPagerDutyToken, "is not set, but %s.enabled is true: run `pulumi config set --secret %s <PagerDuty API token>`", KeyPagerDuty, KeyPagerDutyToken)
+			a.Token = pulumi.String("")
+		}
+		p.Merge(KeyPagerDuty+".people.", a.Validate())
 	}
 	if c.DNS.Cloudflare.Enabled && c.CloudflareAPIToken == nil {
 		p.Addf(KeyCloudflareToken, "is not set, but %s.cloudflare.enabled is true: run `pulumi config set --secret %s <token>`", KeyDNS, KeyCloudflareToken)

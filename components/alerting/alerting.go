@@ -58,6 +58,9 @@ type Args struct {
 	// Credentials: Pulumi secrets, required.
 	PagerDutyCriticalKey pulumi.StringInput
 	PagerDutyHighKey     pulumi.StringInput
+	// PagerDutyModerateKey (P2) is optional: the on-call wiring's third
+	// service; without it P2 goes to Slack only.
+	PagerDutyModerateKey pulumi.StringInput
 	SlackWebhookURL      pulumi.StringInput
 	// DeadMansSwitchURL receives the Watchdog heartbeat. Required (secret).
 	DeadMansSwitchURL pulumi.StringInput
@@ -226,11 +229,16 @@ func (c *Alerting) newRules(ctx *pulumi.Context, name string, args Args, groups 
 // newAlertmanagerConfig renders alertmanager.yaml inside a Pulumi secret
 // and stores it in the Secret that alertmanagerSpec.configSecret names.
 func (c *Alerting) newAlertmanagerConfig(ctx *pulumi.Context, name string, args Args) (pulumi.StringOutput, error) {
-	rendered := pulumi.All(args.PagerDutyCriticalKey, args.PagerDutyHighKey, args.SlackWebhookURL, args.SMTPPassword, args.DeadMansSwitchURL).
+	moderate := args.PagerDutyModerateKey
+	if moderate == nil {
+		moderate = pulumi.String("")
+	}
+	rendered := pulumi.All(args.PagerDutyCriticalKey, args.PagerDutyHighKey, args.SlackWebhookURL, args.SMTPPassword, args.DeadMansSwitchURL, moderate).
 		ApplyT(func(v []any) (string, error) {
 			return AlertmanagerConfig(args.Notify, Credentials{
 				PagerDutyCriticalKey: v[0].(string), PagerDutyHighKey: v[1].(string),
 				SlackWebhookURL: v[2].(string), SMTPPassword: v[3].(string), DeadMansSwitchURL: v[4].(string),
+				PagerDutyModerateKey: v[5].(string),
 			})
 		}).(pulumi.StringOutput)
 	secret, err := corev1.NewSecret(ctx, name+"-alertmanager", &corev1.SecretArgs{

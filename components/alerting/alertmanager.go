@@ -3,6 +3,7 @@ package alerting
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +15,9 @@ import (
 const (
 	ReceiverPagerDutyCritical = "pagerduty-critical"
 	ReceiverPagerDutyHigh     = "pagerduty-high"
+	// ReceiverPagerDutyModerate exists when the on-call wiring gives a P2
+	// key (tars:pagerduty.enabled): the tars-production-moderate service.
+	ReceiverPagerDutyModerate = "pagerduty-moderate"
 	ReceiverSlack             = "slack-alerts"
 	ReceiverEmail             = "email-oncall"
 	ReceiverNull              = "null"
@@ -52,6 +56,9 @@ type Notify struct {
 type Credentials struct {
 	PagerDutyCriticalKey string
 	PagerDutyHighKey     string
+	// PagerDutyModerateKey is the P2 service's key; empty: P2 goes to
+	// Slack only (the hand-set secrets path has no P2 service).
+	PagerDutyModerateKey string
 	SlackWebhookURL      string
 	SMTPPassword         string
 	// DeadMansSwitchURL receives the Watchdog heartbeat (a dead-man's-switch
@@ -190,7 +197,8 @@ func severityIs(s ...slo.Severity) string {
 // AlertmanagerConfig renders alertmanager.yaml: alerts grouped by alertname
 // and severity (group_wait 30s, group_interval 5m, repeat 4h); P0 pages
 // PagerDuty's critical service and P1 its high one, both continuing to the
-// on-call e-mail and to Slack; P2 and P3 go to Slack; P4 is logged only.
+// on-call e-mail and to Slack; P2 pages the moderate service when there is
+// one (tars:pagerduty) and goes to Slack, as P3 does; P4 is logged only.
 func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
 	// Alertmanager (and the operator before it) refuses a config whose
 	// Slack URL is not a URL: no Alertmanager would run at all. The value is
@@ -228,6 +236,7 @@ func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
 				{Matchers: []string{severityIs(slo.P0)}, Receiver: ReceiverPagerDutyCritical, Continue: true},
 				{Matchers: []string{severityIn(string(slo.P1), chartCritical)}, Receiver: ReceiverPagerDutyHigh, Continue: true},
 				{Matchers: []string{severityIn(string(slo.P0), string(slo.P1), chartCritical)}, Receiver: ReceiverEmail, Continue: true},
+				{Matchers: []string{severityIs(slo.P2)}, Receiver: ReceiverPagerDutyModerate, Continue: true},
 				{Matchers: []string{severityIn(string(slo.P4), chartInfo, "none")}, Receiver: ReceiverNull},
 				{Matchers: []string{severityIn(string(slo.P0), string(slo.P1), string(slo.P2), string(slo.P3), chartCritical, chartWarning)}, Receiver: ReceiverSlack},
 			},
@@ -236,11 +245,16 @@ func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
 		Receivers: []amReceiver{
 			{Name: ReceiverPagerDutyCritical, PagerDutyConfigs: []amPagerDuty{{RoutingKey: c.PagerDutyCriticalKey, Severity: "critical", Description: PagerDutySummary, SendResolved: true}}},
 			{Name: ReceiverPagerDutyHigh, PagerDutyConfigs: []amPagerDuty{{RoutingKey: c.PagerDutyHighKey, Severity: "error", Description: PagerDutySummary, SendResolved: true}}},
+			{Name: ReceiverPagerDutyModerate, PagerDutyConfigs: []amPagerDuty{{RoutingKey: c.PagerDutyModerateKey, Severity: "warning", Description: PagerDutySummary, SendResolved: true}}},
 			{Name: ReceiverEmail, EmailConfigs: []amEmail{{To: n.EmailTo, SendResolved: true}}},
 			{Name: ReceiverSlack, SlackConfigs: []amSlack{{Channel: n.SlackChannel, Title: `[{{ .CommonLabels.severity }}] {{ .CommonLabels.alertname }}`, Text: text, SendResolved: true}}},
 			{Name: ReceiverNull},
 			{Name: ReceiverDeadMansSwitch, WebhookConfigs: []amWebhook{{URL: c.DeadMansSwitchURL}}},
 		},
+	}
+	if strings.TrimSpace(c.PagerDutyModerateKey) == "" {
+		cfg.Route.Routes = slices.DeleteFunc(cfg.Route.Routes, func(r amRoute) bool { return r.Receiver == ReceiverPagerDutyModerate })
+		cfg.Receivers = slices.DeleteFunc(cfg.Receivers, func(r amReceiver) bool { return r.Name == ReceiverPagerDutyModerate })
 	}
 	b, err := yaml.Marshal(cfg)
 	if err != nil {

@@ -187,3 +187,13 @@ const (
 	// Amazon Linux 2 with sh, sed and curl).
 	AWSCLI = "amazon/aws-cli:2.27.9"
 )
+
+// Pulumi providers registered by type token (their Go SDK is not served
+// here), pinned with where the engine downloads the plugin.
+const (
+	// PagerDutyProvider is pulumi/pulumi-pagerduty tag v4.34.0 (commit
+	// 15b9785091ff21e6ce4f2c4f6bbf6fc2f173600e); its schema, trimmed, is
+	// tests/testdata/pagerduty-schema.json.
+	PagerDutyProvider  = "4.34.0"
+	PagerDutyPluginURL = "github://api.github.com/pulumi/pulumi-pagerduty"
+)

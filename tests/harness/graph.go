@@ -27,6 +27,9 @@ type Resource struct {
 	// RetainOnDelete: the engine leaves the cloud resource in place when
 	// the resource leaves the program or the stack is destroyed.
 	RetainOnDelete bool
+	// Version and PluginDownloadURL: the provider plugin the resource
+	// asks for (set on provider resources registered by type token).
+	Version, PluginDownloadURL string
 }
 
 // Graph is what one run of the program registered.
@@ -36,8 +39,10 @@ type Graph struct {
 	Resources []Resource
 	// Exports are the stack output names.
 	Exports []string
-	// Invokes are the data-source tokens the program called, in order.
-	Invokes []string
+	// Invokes are the data-source tokens the program called, in order, and
+	// InvokeArgs their arguments.
+	Invokes    []string
+	InvokeArgs []map[string]any
 	// ProgramTime is the wall time of the program run under mocks.
 	ProgramTime time.Duration
 

@@ -144,6 +144,7 @@ func Run(stack string, opts ...Option) (*Graph, error) {
 	m.mu.Lock()
 	g.Resources = slices.Clone(m.resources)
 	g.Invokes = slices.Clone(m.invokes)
+	g.InvokeArgs = slices.Clone(m.invokeArgs)
 	m.mu.Unlock()
 	g.index()
 	if runErr != nil {

@@ -35,10 +35,11 @@ type mocks struct {
 	// requestedPeering is the connection getVpcPeeringConnections finds.
 	requestedPeering mockPeering
 
-	mu        sync.Mutex
-	resources []Resource
-	seen      map[string]bool // URNs registered so far
-	invokes   []string
+	mu         sync.Mutex
+	resources  []Resource
+	seen       map[string]bool // URNs registered so far
+	invokes    []string
+	invokeArgs []map[string]any
 }
 
 func (m *mocks) urn(parent, typ, name string) string {
@@ -52,12 +53,14 @@ func (m *mocks) urn(parent, typ, name string) string {
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	parent := ""
 	retain := false
+	var version, pluginURL string
 	var deps []string
 	propDeps := map[string][]string{}
 	switch {
 	case args.RegisterRPC != nil:
 		parent = args.RegisterRPC.GetParent()
 		retain = args.RegisterRPC.GetRetainOnDelete()
+		version, pluginURL = args.RegisterRPC.GetVersion(), args.RegisterRPC.GetPluginDownloadURL()
 		deps = args.RegisterRPC.GetDependencies()
 		for k, d := range args.RegisterRPC.GetPropertyDependencies() {
 			if len(d.GetUrns()) > 0 {
@@ -91,6 +94,8 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		Dependencies:         deps,
 		PropertyDependencies: propDeps,
 		RetainOnDelete:       retain,
+		Version:              version,
+		PluginDownloadURL:    pluginURL,
 	})
 	m.mu.Unlock()
 	if !custom {
@@ -117,6 +122,18 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 
 // MockZoneID is the hosted zone every zone lookup finds.
 const MockZoneID = "Z0MOCKZONE0000000001"
+
+// MockIntegrationKey is the routing key the mocks give a PagerDuty
+// integration (32 hex digits, as PagerDuty issues them).
+func MockIntegrationKey(name string) string {
+	return fmt.Sprintf("%016x%016x", fnvHash(name), fnvHash("key"+name))
+}
+
+// MockPagerDutyID is the ID the mocks' getUser (prefix PU, by email) and
+// getService (PS, by name) return.
+func MockPagerDutyID(prefix, key string) string {
+	return fmt.Sprintf("%s%06X", prefix, fnvHash(key)&0xffffff)
+}
 
 // mockID is a stable, provider-looking ID ("vpc-3f2a…") so that graphs of
 // two runs compare equal.
@@ -211,6 +228,9 @@ func (m *mocks) computed(typ, name, id string, in resource.PropertyMap) map[stri
 		return map[string]any{"arn": arn("acm", "certificate"), "domainValidationOptions": opts}
 	case "aws:acm/certificateValidation:CertificateValidation":
 		return map[string]any{"certificateArn": in["certificateArn"].Mappable()}
+	case "pagerduty:index/serviceIntegration:ServiceIntegration":
+		// The Events API v2 routing key PagerDuty issues: 32 hex digits.
+		return map[string]any{"integrationKey": MockIntegrationKey(name)}
 	case "aws:ec2/launchTemplate:LaunchTemplate":
 		return map[string]any{"arn": arn("ec2", "launch-template"), "latestVersion": 1}
 	}
@@ -230,6 +250,7 @@ func fnvHash(s string) uint64 {
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.mu.Lock()
 	m.invokes = append(m.invokes, args.Token)
+	m.invokeArgs = append(m.invokeArgs, args.Args.Mappable())
 	m.mu.Unlock()
 	switch args.Token {
 	case "aws:index/getRegion:getRegion":
@@ -264,6 +285,12 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 			names[i] = z
 		}
 		return resource.NewPropertyMapFromMap(map[string]any{"names": names, "id": m.awsRegion, "state": "available"}), nil
+	case "pagerduty:index/getUser:getUser":
+		email := args.Args["email"].StringValue()
+		return resource.NewPropertyMapFromMap(map[string]any{"id": MockPagerDutyID("PU", email), "email": email, "name": email}), nil
+	case "pagerduty:index/getService:getService":
+		name := args.Args["name"].StringValue()
+		return resource.NewPropertyMapFromMap(map[string]any{"id": MockPagerDutyID("PS", name), "name": name}), nil
 	case "aws:ec2/getVpcPeeringConnections:getVpcPeeringConnections":
 		// Found only when the filters name the connection as AWS records it:
 		// requested from the peer's VPC block to this one, and live.

@@ -3,6 +3,7 @@ package harness
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/tars-platform/infra/stacks"
 	"io"
 	"slices"
 	"strings"
@@ -73,10 +74,10 @@ func (g *Graph) WriteText(w io.Writer) error {
 	if len(g.Exports) > 0 {
 		fmt.Fprintf(&b, "Exports: %s\n", strings.Join(g.Exports, ", "))
 	}
-	if g.Config != nil && len(g.Config.Placeholders) > 0 {
-		fmt.Fprintf(&b, "\n%d declared secret(s) are not in Pulumi.%s.yaml: planned here with offline placeholders, but `pulumi up` refuses the stack until each is set:\n",
-			len(g.Config.Placeholders), g.Stack)
-		for _, key := range g.Config.Placeholders {
+	if missing := g.missingSecrets(); len(missing) > 0 {
+		fmt.Fprintf(&b, "\n%d secret(s) the program reads are not in Pulumi.%s.yaml: planned here with offline placeholders, but `pulumi up` refuses the stack until each is set:\n",
+			len(missing), g.Stack)
+		for _, key := range missing {
 			fmt.Fprintf(&b, "  pulumi config set --secret --stack %s %s '<value>'\n", g.Stack, key)
 		}
 	}
@@ -115,4 +116,20 @@ func (g *Graph) writeTree(b *strings.Builder, r Resource, depth int) {
 	for _, c := range children {
 		g.writeTree(b, c, depth+1)
 	}
+}
+
+// missingSecrets are the declared secrets the stack file does not set and
+// the program reads with this config (stacks.UnreadSecrets).
+func (g *Graph) missingSecrets() []string {
+	if g.Config == nil {
+		return nil
+	}
+	unread := stacks.UnreadSecrets(g.Config.Values)
+	var out []string
+	for _, k := range g.Config.Placeholders {
+		if !slices.Contains(unread, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
