@@ -243,7 +243,8 @@ func TestAlertingGraph(t *testing.T) {
 	am := sec.PlainInputs()["stringData"].(map[string]any)["alertmanager.yaml"].(string)
 	_, err = amconfig.Load(am)
 	require.NoError(t, err)
-	assert.Contains(t, am, harness.SecretPlaceholder("tars:pagerdutyCriticalRoutingKey"))
+	// The on-call wiring's key (tars:pagerduty.enabled in the stack file).
+	assert.Contains(t, am, harness.MockIntegrationKey("us-west-oncall-tars-production-critical"))
 	cms := g.Filter(func(r harness.Resource) bool {
 		return r.Type == "kubernetes:core/v1:ConfigMap" && g.Component(r).Name == "us-west-alerting" && r.Name != "us-west-alerting-log-rules"
 	})

@@ -206,6 +206,12 @@ func TestStacksDifferOnlyWhereConfigDiffers(t *testing.T) {
 		if strings.HasPrefix(k, "kubernetes:postgresql.cnpg.io/v1:Cluster ") {
 			continue // primary and replica region differ by design (TestPostgresDistributedTopology)
 		}
+		if k == "aws:iam/rolePolicy:RolePolicy <region>-chromadb-sync" {
+			continue // writes its own bucket or reads the primary's (TestChromaDBSyncFollowsTheTopology)
+		}
+		if strings.HasPrefix(k, "pagerduty:index/serviceIntegration:ServiceIntegration <region>-oncall-") {
+			continue // the owner's service by reference, the other's found by name (TestOnCallEscalationFollowsTheSeed)
+		}
 		if k == "kubernetes:helm.sh/v3:Release <region>-grafana-release" {
 			continue // Grafana writes to the primary, local or the peer's (TestGrafanaWritesToThePrimary)
 		}
@@ -241,10 +247,21 @@ func TestStacksDifferOnlyWhereConfigDiffers(t *testing.T) {
 	assert.Equal(t, []string{
 		"aws:ec2/vpcPeeringConnection:VpcPeeringConnection <region>-to-<peer>",
 		"aws:route53/record:Record <region>-edge-geo-default",
-	}, onlyEast, "only the requester requests; only the singletons owner owns the default geolocation record")
+		"kubernetes:batch/v1:CronJob <region>-chromadb-snapshot",
+		"pagerduty:index/escalationPolicy:EscalationPolicy <region>-oncall-tars-production-critical",
+		"pagerduty:index/escalationPolicy:EscalationPolicy <region>-oncall-tars-production-high",
+		"pagerduty:index/escalationPolicy:EscalationPolicy <region>-oncall-tars-production-moderate",
+		"pagerduty:index/schedule:Schedule <region>-oncall-rotation",
+		"pagerduty:index/service:Service <region>-oncall-tars-production-critical",
+		"pagerduty:index/service:Service <region>-oncall-tars-production-high",
+		"pagerduty:index/service:Service <region>-oncall-tars-production-moderate",
+	}, onlyEast, "only the requester requests; only the singletons owner owns the default geolocation record and the PagerDuty services; the primary snapshots ChromaDB")
 	assert.Equal(t, []string{
 		"aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter <region>-to-<peer>",
-	}, onlyWest, "only the accepter accepts")
+		"kubernetes:batch/v1:CronJob <region>-chromadb-restore",
+		"kubernetes:rbac.authorization.k8s.io/v1:Role <region>-chromadb-restart",
+		"kubernetes:rbac.authorization.k8s.io/v1:RoleBinding <region>-chromadb-restart",
+	}, onlyWest, "only the accepter accepts; the standby restores ChromaDB")
 }
 
 // mockIDs are physical IDs the harness derives from names; they differ by
