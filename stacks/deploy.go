@@ -15,6 +15,7 @@ import (
 	"github.com/tars-platform/infra/components/oncall"
 	"github.com/tars-platform/infra/components/postgres"
 	"github.com/tars-platform/infra/components/redis"
+	"github.com/tars-platform/infra/components/reports"
 	"github.com/tars-platform/infra/slo"
 )
 
@@ -127,6 +128,16 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		VPADependsOn: []pulumi.Resource{appNS.Resource, rc.NamespaceResource, db.NamespaceResource},
 		Kubecost:     costs.Kubecost{SlackWebhookURL: cfg.Alerting.SlackWebhookURL, StorageClass: cluster.StorageClassName},
 		Tags:         cfg.tags(),
+	}, pulumi.Provider(cl.Provider)); err != nil {
+		return err
+	}
+	if _, err := reports.New(ctx, region+"-reports", reports.Args{
+		Namespace: alerting.DefaultNamespace, Region: region,
+		PrometheusURL: monitoring.QueryFrontendURL(alerting.DefaultNamespace), KubecostURL: costs.KubecostURL,
+		SlackWebhookURL: cfg.Alerting.SlackWebhookURL,
+		AccountID:       cl.AccountID, AwsRegion: cl.Region, Partition: cl.Partition, OIDC: cl.OIDC,
+		DependsOn: []pulumi.Resource{mon.NamespaceResource},
+		Tags:      cfg.tags(),
 	}, pulumi.Provider(cl.Provider)); err != nil {
 		return err
 	}

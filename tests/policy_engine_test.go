@@ -143,5 +143,5 @@ func TestPolicyPackOverGRPC(t *testing.T) {
 	slices.Sort(remote)
 	slices.Sort(want)
 	assert.Equal(t, want, remote)
-	assert.Len(t, want, 10, "a KMS violation for each of the five keys (EKS secrets, Postgres WAL, Thanos blocks, Loki chunks, ChromaDB snapshots), four for the bare bucket and the cost advisory")
+	assert.Len(t, want, 11, "a KMS violation for each of the six keys (EKS secrets, Postgres WAL, Thanos blocks, Loki chunks, ChromaDB snapshots, SLO reports), four for the bare bucket and the cost advisory")
 }

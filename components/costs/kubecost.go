@@ -17,6 +17,9 @@ import (
 const (
 	KubecostRelease   = "kubecost"
 	KubecostNamespace = "kubecost"
+	// KubecostURL serves the allocation API (/model/) in the cluster:
+	// the chart's frontend Service (port 9090) proxies it.
+	KubecostURL = "http://kubecost-frontend." + KubecostNamespace + ".svc.cluster.local:9090"
 )
 
 // Prices are Kubecost's custom prices in USD (seed 003 "Pricing

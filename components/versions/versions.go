@@ -183,6 +183,10 @@ const (
 	// ChromaDB is the vector store's server (Docker Hub chromadb/chroma,
 	// 1.x: persists under /data, health at /api/v2/heartbeat).
 	ChromaDB = "chromadb/chroma:1.5.9"
+	// TarsReport is cmd/tars-report, built and pushed by
+	// .github/workflows/release.yml (ko) when the repository is tagged
+	// with this version.
+	TarsReport = "ghcr.io/tars-platform/tars-report:v0.1.0"
 	// AWSCLI runs the ChromaDB sync scripts (Docker Hub amazon/aws-cli,
 	// Amazon Linux 2 with sh, sed and curl).
 	AWSCLI = "amazon/aws-cli:2.27.9"
