@@ -764,3 +764,34 @@ func TestRunbookLinksReadFromTheGraph(t *testing.T) {
 	assert.Contains(t, problems[0], "Elsewhere")
 	assert.Contains(t, problems[1], "Bare")
 }
+
+// TestRunbookBaseURLComesFromConfig: tars:alerting.runbookBaseUrl moves
+// every alert's runbook_url (Prometheus and Loki rules) to the new base,
+// each still naming a runbook file; a base that is not an https URL ending
+// in / is a config error naming the key.
+func TestRunbookBaseURLComesFromConfig(t *testing.T) {
+	const base = "https://runbooks.tars.example/ops/"
+	g := mustRun(t, "us-east", harness.WithConfig("tars:alerting.runbookBaseUrl", base))
+	n := 0
+	for _, r := range g.ByType("kubernetes:monitoring.coreos.com/v1:PrometheusRule") {
+		for _, grp := range asList(r.PlainInputs()["spec"].(map[string]any)["groups"]) {
+			for _, rule := range asList(asMap(grp)["rules"]) {
+				u, ok := asMap(asMap(rule)["annotations"])["runbook_url"].(string)
+				if !ok {
+					continue
+				}
+				n++
+				require.True(t, strings.HasPrefix(u, base), u)
+				assert.FileExists(t, filepath.Join("..", "runbooks", strings.TrimPrefix(u, base)+".md"))
+			}
+		}
+	}
+	assert.Greater(t, n, 60)
+	logRules := one(t, g, "kubernetes:core/v1:ConfigMap", "us-east-alerting-log-rules").PlainInputs()
+	assert.Contains(t, fmt.Sprint(logRules["data"]), base+"authentication-failures")
+	assert.NotContains(t, fmt.Sprint(logRules["data"]), "docs.tars.ai/runbooks")
+
+	_, err := runRecovering(t, "us-east", harness.WithConfig("tars:alerting.runbookBaseUrl", "http://runbooks.tars.example/ops"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `tars:alerting.runbookBaseUrl ("http://runbooks.tars.example/ops") must be an https:// URL ending in /`)
+}

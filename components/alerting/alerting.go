@@ -7,6 +7,8 @@ package alerting
 import (
 	"context"
 	"fmt"
+	"maps"
+	"net/url"
 	"strings"
 
 	"github.com/prometheus/prometheus/model/rulefmt"
@@ -72,6 +74,9 @@ func (a Args) WithDefaults() Args {
 	if a.Namespace == "" {
 		a.Namespace = DefaultNamespace
 	}
+	if a.Notify.RunbookBaseURL == "" {
+		a.Notify.RunbookBaseURL = slo.RunbookBase
+	}
 	return a
 }
 
@@ -79,6 +84,9 @@ func (a Args) WithDefaults() Args {
 // tars:alerting where there is one.
 func (a Args) Validate() error {
 	var p check.Problems
+	if u, err := url.Parse(a.Notify.RunbookBaseURL); err != nil || u.Scheme != "https" || u.Host == "" || !strings.HasSuffix(u.Path, "/") || u.RawQuery != "" {
+		p.Addf("runbookBaseUrl", "(%q) must be an https:// URL ending in / (the runbook's slug is appended)", a.Notify.RunbookBaseURL)
+	}
 	if !check.DNSLabel(a.Region, 20) {
 		p.Addf("region", "(%q) must be a short lower-case name like us-east", a.Region)
 	}
@@ -176,11 +184,16 @@ func partOf() pulumi.StringMap {
 func k8sName(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "-") }
 
 // groupSpec renders a rule group as the PrometheusRule spec wants it, with
-// the region label on every alert.
-func groupSpec(g rulefmt.RuleGroup, region string) (map[string]any, error) {
+// the region label on every alert and its runbook under runbookBase.
+func groupSpec(g rulefmt.RuleGroup, region, runbookBase string) (map[string]any, error) {
 	for i := range g.Rules {
 		if g.Rules[i].Alert == "" {
 			continue
+		}
+		if u, ok := g.Rules[i].Annotations["runbook_url"]; ok {
+			ann := maps.Clone(g.Rules[i].Annotations)
+			ann["runbook_url"] = runbookBase + strings.TrimPrefix(u, slo.RunbookBase)
+			g.Rules[i].Annotations = ann
 		}
 		labels := map[string]string{"region": region}
 		for k, v := range g.Rules[i].Labels {
@@ -203,7 +216,7 @@ func groupSpec(g rulefmt.RuleGroup, region string) (map[string]any, error) {
 func (c *Alerting) newRules(ctx *pulumi.Context, name string, args Args, groups []rulefmt.RuleGroup) (pulumi.StringArrayOutput, error) {
 	var names pulumi.StringArray
 	for _, g := range groups {
-		spec, err := groupSpec(g, args.Region)
+		spec, err := groupSpec(g, args.Region, args.Notify.RunbookBaseURL)
 		if err != nil {
 			return pulumi.StringArrayOutput{}, fmt.Errorf("group %s: %w", g.Name, err)
 		}
@@ -266,7 +279,7 @@ const (
 func (c *Alerting) newLogRules(ctx *pulumi.Context, name string, args Args) error {
 	var groups []map[string]any
 	for _, g := range slo.LokiRuleGroups() {
-		spec, err := groupSpec(g, args.Region)
+		spec, err := groupSpec(g, args.Region, args.Notify.RunbookBaseURL)
 		if err != nil {
 			return fmt.Errorf("group %s: %w", g.Name, err)
 		}

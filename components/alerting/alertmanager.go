@@ -49,6 +49,10 @@ type Notify struct {
 	SMTPUsername  string `json:"smtpUsername"`
 	// EmailTo receives P0 and P1 (the on-call list). Required.
 	EmailTo string `json:"emailTo"`
+	// RunbookBaseURL is where the runbooks (runbooks/<slug>.md) are served:
+	// every alert's runbook_url is this plus its runbook's slug. An https
+	// URL ending in "/". Default slo.RunbookBase.
+	RunbookBaseURL string `json:"runbookBaseUrl,omitempty"`
 }
 
 // Credentials are the secret parts of the routing; they only ever exist
