@@ -71,20 +71,6 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	alertingArgs := cfg.alertingArgs()
-	alertingArgs.DependsOn = mon.Ready
-	if cfg.PagerDuty.Enabled {
-		oc, err := oncall.New(ctx, region+"-oncall", cfg.oncallArgs())
-		if err != nil {
-			return err
-		}
-		alertingArgs.PagerDutyCriticalKey = oc.Keys[slo.P0]
-		alertingArgs.PagerDutyHighKey = oc.Keys[slo.P1]
-		alertingArgs.PagerDutyModerateKey = oc.Keys[slo.P2]
-	}
-	if _, err := alerting.New(ctx, region+"-alerting", alertingArgs, pulumi.Provider(cl.Provider)); err != nil {
-		return err
-	}
 	redisArgs := cfg.Redis
 	redisArgs.MonitoringDependsOn = mon.Ready
 	redisArgs.ZoneSubnets = cl.PrivateSubnetCIDRs
@@ -94,6 +80,9 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	}
 	peering, peer, err := deployPeering(ctx, cfg, cl)
 	if err != nil {
+		return err
+	}
+	if err := deployAlerting(ctx, cfg, cl, mon, peer); err != nil {
 		return err
 	}
 	db, err := deployPostgres(ctx, cfg, cl, peer, []pulumi.Resource{adds.CertManager.Helm, adds.LoadBalancerController.Helm}, mon.Ready)
@@ -329,6 +318,35 @@ func deployEdge(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *pee
 		a.PeerPool, _ = v.(string)
 	}
 	return geodns.New(ctx, cfg.Topology.Region+"-edge", a, pulumi.Provider(cl.Provider))
+}
+
+// deployAlerting creates the region's rules, dashboards and Alertmanager
+// config, and with tars:pagerduty the on-call wiring whose keys it pages
+// with. The stack that does not own the PagerDuty services adds its
+// integrations to the owner's; on its first run, before the owner's stack
+// exists (the accepter deploys first), it defers paging: P0 and P1 go to
+// e-mail and Slack only, with a warning, until its next run.
+func deployAlerting(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, mon *monitoring.Monitoring, peer *peerStack) error {
+	region := cfg.Topology.Region
+	a := cfg.alertingArgs()
+	a.DependsOn = mon.Ready
+	switch {
+	case !cfg.PagerDuty.Enabled:
+	case !cfg.OwnsSingletons() && peer == nil:
+		_ = ctx.Log.Warn(fmt.Sprintf("PagerDuty: the services are %s's (tars:topology.singletonsOwner), whose stack has not been deployed: %s's P0 and P1 alerts go to e-mail and Slack only until `pulumi up -s %s` and this stack again", cfg.Topology.SingletonsOwner, region, cfg.Topology.PeerStack), nil)
+		a.PagingDeferred = true
+		a.PagerDutyCriticalKey, a.PagerDutyHighKey = nil, nil
+	default:
+		oc, err := oncall.New(ctx, region+"-oncall", cfg.oncallArgs())
+		if err != nil {
+			return err
+		}
+		a.PagerDutyCriticalKey = oc.Keys[slo.P0]
+		a.PagerDutyHighKey = oc.Keys[slo.P1]
+		a.PagerDutyModerateKey = oc.Keys[slo.P2]
+	}
+	_, err := alerting.New(ctx, region+"-alerting", a, pulumi.Provider(cl.Provider))
+	return err
 }
 
 // deployChromaDB creates the region's vector store. The Postgres primary

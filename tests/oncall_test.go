@@ -326,3 +326,24 @@ func TestOnCallConfigErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), c.want)
 	}
 }
+
+// TestOnCallWaitsForTheOwner: the accepter deploys first, before the
+// stack owning the PagerDuty services exists: it creates no on-call
+// resource and its Alertmanager (still a valid config) sends P0 and P1 to
+// e-mail and Slack only, until its next run.
+func TestOnCallWaitsForTheOwner(t *testing.T) {
+	g := mustRun(t, "us-west", harness.WithPeeringNotRequested())
+	for _, r := range g.Resources {
+		assert.False(t, strings.Contains(r.Type, "pagerduty") || r.Type == "tars:oncall:OnCall", "%s %s", r.Type, r.Name)
+	}
+	raw, _ := alertmanagerYAMLOf(t, g)
+	cfg, err := amconfig.Load(raw)
+	require.NoError(t, err)
+	var receivers []string
+	for _, r := range cfg.Receivers {
+		receivers = append(receivers, r.Name)
+		assert.Empty(t, r.PagerdutyConfigs, r.Name)
+	}
+	assert.Contains(t, receivers, alerting.ReceiverEmail)
+	assert.Contains(t, receivers, alerting.ReceiverSlack)
+}

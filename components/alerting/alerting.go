@@ -63,7 +63,10 @@ type Args struct {
 	// PagerDutyModerateKey (P2) is optional: the on-call wiring's third
 	// service; without it P2 goes to Slack only.
 	PagerDutyModerateKey pulumi.StringInput
-	SlackWebhookURL      pulumi.StringInput
+	// PagingDeferred: no PagerDuty keys yet (the on-call wiring's owner
+	// has not deployed); P0 and P1 go to e-mail and Slack only.
+	PagingDeferred  bool
+	SlackWebhookURL pulumi.StringInput
 	// DeadMansSwitchURL receives the Watchdog heartbeat. Required (secret).
 	DeadMansSwitchURL pulumi.StringInput
 	SMTPPassword      pulumi.StringInput
@@ -111,6 +114,9 @@ func (a Args) Validate() error {
 		{"pagerdutyCriticalRoutingKey", a.PagerDutyCriticalKey}, {"pagerdutyHighRoutingKey", a.PagerDutyHighKey},
 		{"slackWebhookUrl", a.SlackWebhookURL}, {"smtpPassword", a.SMTPPassword}, {"deadMansSwitchUrl", a.DeadMansSwitchURL},
 	} {
+		if a.PagingDeferred && strings.HasPrefix(f.field, "pagerduty") {
+			continue
+		}
 		if f.value == nil {
 			p.Addf(f.field, "is required (a Pulumi secret)")
 		}
@@ -242,16 +248,18 @@ func (c *Alerting) newRules(ctx *pulumi.Context, name string, args Args, groups 
 // newAlertmanagerConfig renders alertmanager.yaml inside a Pulumi secret
 // and stores it in the Secret that alertmanagerSpec.configSecret names.
 func (c *Alerting) newAlertmanagerConfig(ctx *pulumi.Context, name string, args Args) (pulumi.StringOutput, error) {
-	moderate := args.PagerDutyModerateKey
-	if moderate == nil {
-		moderate = pulumi.String("")
+	orEmpty := func(in pulumi.StringInput) pulumi.StringInput {
+		if in == nil {
+			return pulumi.String("")
+		}
+		return in
 	}
-	rendered := pulumi.All(args.PagerDutyCriticalKey, args.PagerDutyHighKey, args.SlackWebhookURL, args.SMTPPassword, args.DeadMansSwitchURL, moderate).
+	rendered := pulumi.All(orEmpty(args.PagerDutyCriticalKey), orEmpty(args.PagerDutyHighKey), args.SlackWebhookURL, args.SMTPPassword, args.DeadMansSwitchURL, orEmpty(args.PagerDutyModerateKey)).
 		ApplyT(func(v []any) (string, error) {
 			return AlertmanagerConfig(args.Notify, Credentials{
 				PagerDutyCriticalKey: v[0].(string), PagerDutyHighKey: v[1].(string),
 				SlackWebhookURL: v[2].(string), SMTPPassword: v[3].(string), DeadMansSwitchURL: v[4].(string),
-				PagerDutyModerateKey: v[5].(string),
+				PagerDutyModerateKey: v[5].(string), PagingDeferred: args.PagingDeferred,
 			})
 		}).(pulumi.StringOutput)
 	secret, err := corev1.NewSecret(ctx, name+"-alertmanager", &corev1.SecretArgs{

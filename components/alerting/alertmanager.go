@@ -63,8 +63,12 @@ type Credentials struct {
 	// PagerDutyModerateKey is the P2 service's key; empty: P2 goes to
 	// Slack only (the hand-set secrets path has no P2 service).
 	PagerDutyModerateKey string
-	SlackWebhookURL      string
-	SMTPPassword         string
+	// PagingDeferred: there are no PagerDuty keys yet (the on-call owner's
+	// stack has not deployed); the config has no PagerDuty receiver, and
+	// P0 and P1 reach e-mail and Slack only.
+	PagingDeferred  bool
+	SlackWebhookURL string
+	SMTPPassword    string
 	// DeadMansSwitchURL receives the Watchdog heartbeat (a dead-man's-switch
 	// service's https endpoint, its token in the URL).
 	DeadMansSwitchURL string
@@ -218,7 +222,7 @@ func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
 	for _, k := range []struct{ key, value string }{
 		{"tars:pagerdutyCriticalRoutingKey", c.PagerDutyCriticalKey}, {"tars:pagerdutyHighRoutingKey", c.PagerDutyHighKey},
 	} {
-		if strings.TrimSpace(k.value) == "" {
+		if strings.TrimSpace(k.value) == "" && !c.PagingDeferred {
 			return "", fmt.Errorf("%s: must not be empty", k.key)
 		}
 	}
@@ -256,9 +260,16 @@ func AlertmanagerConfig(n Notify, c Credentials) (string, error) {
 			{Name: ReceiverDeadMansSwitch, WebhookConfigs: []amWebhook{{URL: c.DeadMansSwitchURL}}},
 		},
 	}
-	if strings.TrimSpace(c.PagerDutyModerateKey) == "" {
-		cfg.Route.Routes = slices.DeleteFunc(cfg.Route.Routes, func(r amRoute) bool { return r.Receiver == ReceiverPagerDutyModerate })
-		cfg.Receivers = slices.DeleteFunc(cfg.Receivers, func(r amReceiver) bool { return r.Name == ReceiverPagerDutyModerate })
+	drop := func(name string) {
+		cfg.Route.Routes = slices.DeleteFunc(cfg.Route.Routes, func(r amRoute) bool { return r.Receiver == name })
+		cfg.Receivers = slices.DeleteFunc(cfg.Receivers, func(r amReceiver) bool { return r.Name == name })
+	}
+	if strings.TrimSpace(c.PagerDutyModerateKey) == "" || c.PagingDeferred {
+		drop(ReceiverPagerDutyModerate)
+	}
+	if c.PagingDeferred {
+		drop(ReceiverPagerDutyCritical)
+		drop(ReceiverPagerDutyHigh)
 	}
 	b, err := yaml.Marshal(cfg)
 	if err != nil {
