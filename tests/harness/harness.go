@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tars-platform/infra/components/chromadb"
+	"github.com/tars-platform/infra/tests/fakecloud"
 	"maps"
 	"slices"
 	"strings"
@@ -156,19 +157,19 @@ func Run(stack string, opts ...Option) (*Graph, error) {
 // requestedPeering is the peering connection the peer stack requested to
 // this one, with the ID the requester's own mock gives it; none when this
 // stack requests (or the peer has not yet).
-func requestedPeering(cfg *StackConfig, pending bool) mockPeering {
+func requestedPeering(cfg *StackConfig, pending bool) fakecloud.Peering {
 	topo, _ := cfg.Values["tars:topology"].(map[string]any)
 	cl, _ := cfg.Values["tars:cluster"].(map[string]any)
 	region, _ := topo["region"].(string)
 	peer, _ := topo["peerRegion"].(string)
 	if pending || peer == "" || region < peer {
-		return mockPeering{}
+		return fakecloud.Peering{}
 	}
 	peerCidr, _ := topo["peerVpcCidr"].(string)
 	cidr, _ := cl["vpcCidr"].(string)
-	return mockPeering{
-		id:            mockID("aws:ec2/vpcPeeringConnection:VpcPeeringConnection", peer+"-to-"+region),
-		requesterCidr: peerCidr, accepterCidr: cidr,
+	return fakecloud.Peering{
+		ID:            mockID("aws:ec2/vpcPeeringConnection:VpcPeeringConnection", peer+"-to-"+region),
+		RequesterCidr: peerCidr, AccepterCidr: cidr,
 	}
 }
 
