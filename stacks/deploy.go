@@ -322,7 +322,7 @@ func deployEdge(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *pee
 
 // deployAlerting creates the region's rules, dashboards and Alertmanager
 // config, and with tars:pagerduty the on-call wiring whose keys it pages
-// with. The stack that does not own the PagerDuty services adds its
+// with. The stack that does not own the PagerDuty services (OwnsOnCall) adds its
 // integrations to the owner's; on its first run, before the owner's stack
 // exists (the accepter deploys first), it defers paging: P0 and P1 go to
 // e-mail and Slack only, with a warning, until its next run.
@@ -332,8 +332,8 @@ func deployAlerting(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, mon *
 	a.DependsOn = mon.Ready
 	switch {
 	case !cfg.PagerDuty.Enabled:
-	case !cfg.OwnsSingletons() && peer == nil:
-		_ = ctx.Log.Warn(fmt.Sprintf("PagerDuty: the services are %s's (tars:topology.singletonsOwner), whose stack has not been deployed: %s's P0 and P1 alerts go to e-mail and Slack only until `pulumi up -s %s` and this stack again", cfg.Topology.SingletonsOwner, region, cfg.Topology.PeerStack), nil)
+	case !cfg.OwnsOnCall() && peer == nil:
+		_ = ctx.Log.Warn(fmt.Sprintf("PagerDuty: the services are %s's, whose stack has not been deployed: %s's P0 and P1 alerts go to e-mail and Slack only until `pulumi up -s %s` and this stack again", cfg.Topology.PeerRegion, region, cfg.Topology.PeerStack), nil)
 		a.PagingDeferred = true
 		a.PagerDutyCriticalKey, a.PagerDutyHighKey = nil, nil
 	default:
@@ -375,10 +375,18 @@ func deployChromaDB(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer 
 	return chromadb.New(ctx, t.Region+"-chromadb", a, pulumi.Provider(cl.Provider))
 }
 
-// oncallArgs builds the on-call wiring's args from config: the stack that
-// owns the cross-region singletons owns the PagerDuty services too.
+// OwnsOnCall reports whether this stack creates the PagerDuty rotation,
+// policies and services: the peering requester's (the region whose name
+// sorts first), fixed like the peering roles. Not singletonsOwner: a DR
+// switchover would delete the services in one stack and create new ones
+// in the other, with new integration keys and without their incident
+// history, while the old region may be unreachable. PagerDuty is not in
+// either region; its services survive the loss of either.
+func (c Config) OwnsOnCall() bool { return c.PeeringRole() == PeeringRequester }
+
+// oncallArgs builds the on-call wiring's args from config.
 func (c Config) oncallArgs() oncall.Args {
-	a := oncall.Args{Region: c.Topology.Region, Owner: c.OwnsSingletons(), People: c.PagerDuty.People}
+	a := oncall.Args{Region: c.Topology.Region, Owner: c.OwnsOnCall(), People: c.PagerDuty.People}
 	if c.PagerDutyToken != nil {
 		a.Token = *c.PagerDutyToken
 	}

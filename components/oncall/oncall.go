@@ -5,8 +5,8 @@
 // engineering lead after 1 hour, CTO after 2 hours for P0), and per region
 // one Events API v2 integration per service whose key feeds that region's
 // Alertmanager receivers. The services, policies and rotation are
-// singletons: the stack that owns the cross-region singletons creates
-// them; the other stack finds the services by name and adds its own
+// singletons: one stack creates them (stacks.Config.OwnsOnCall, fixed
+// across DR flips); the other finds the services by name and adds its own
 // integrations.
 package oncall
 
@@ -186,7 +186,7 @@ func findServices(ctx *pulumi.Context, prov *Provider) (map[string]pulumi.String
 	for _, s := range Services {
 		id, err := lookupService(ctx, s.Name, prov)
 		if err != nil {
-			return nil, fmt.Errorf("%w (the stack owning tars:topology.singletonsOwner creates it: run it first)", err)
+			return nil, fmt.Errorf("%w (the other region's stack creates it: run it first)", err)
 		}
 		out[s.Name] = pulumi.String(id)
 	}
