@@ -110,6 +110,24 @@ func (c Cloud) Computed(typ, name, id string, in resource.PropertyMap) map[strin
 			"resources": []any{map[string]any{"autoscalingGroups": []any{map[string]any{"name": "eks-" + id}}}},
 			"status":    "ACTIVE",
 		}
+	case "aws:route53/record:Record":
+		// Route 53 answers the record's name, fully qualified, without the
+		// trailing dot.
+		return map[string]any{"fqdn": strings.TrimSuffix(str("name"), ".")}
+	case "kubernetes:core/v1:Service", "kubernetes:networking.k8s.io/v1:Ingress":
+		// The load balancer the AWS Load Balancer Controller provisions
+		// for a LoadBalancer Service or an ALB Ingress, as it reports it.
+		spec, _ := in["spec"].Mappable().(map[string]any)
+		meta, _ := in["metadata"].Mappable().(map[string]any)
+		if typ == "kubernetes:core/v1:Service" && spec["type"] != "LoadBalancer" {
+			return nil
+		}
+		prefix := ""
+		if ann, _ := meta["annotations"].(map[string]any); ann["service.beta.kubernetes.io/aws-load-balancer-scheme"] == "internal" {
+			prefix = "internal-"
+		}
+		host := fmt.Sprintf("%sk8s-%012x.elb.%s.amazonaws.com", prefix, fnvHash(typ+"/"+name)&0xffffffffffff, c.AwsRegion)
+		return map[string]any{"status": map[string]any{"loadBalancer": map[string]any{"ingress": []any{map[string]any{"hostname": host}}}}}
 	case "kubernetes:helm.sh/v3:Release":
 		// What the provider reports after a first install.
 		return map[string]any{"status": map[string]any{
