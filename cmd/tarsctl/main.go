@@ -3,6 +3,7 @@
 //	tarsctl plan --stack us-east [--format text|json] [--out DIR]
 //	tarsctl images --stack us-east [--charts-dir DIR]
 //	tarsctl objects --stack us-east [--charts-dir DIR]
+//	tarsctl preview|up --stack us-east [--dir DIR]
 //	tarsctl charts pull [--dir DIR] [--repository URL]
 //	tarsctl cost --stack us-east[,us-west] [--charts-dir DIR]
 //
@@ -34,6 +35,8 @@ import (
 const usage = `usage: tarsctl plan --stack NAME [--format text|json] [--out DIR]
        tarsctl images --stack NAME [--charts-dir DIR]
        tarsctl objects --stack NAME [--charts-dir DIR]
+       tarsctl preview --stack NAME [--dir DIR]
+       tarsctl up --stack NAME [--dir DIR]
        tarsctl charts pull [--dir DIR] [--repository URL]
        tarsctl cost --stack NAME[,NAME] [--charts-dir DIR]
 
@@ -44,6 +47,10 @@ Commands:
                every chart it installs, rendered offline), one per line, sorted
   objects      list every Kubernetes object the stack creates (its own and its
                charts', rendered offline): namespace, kind and name per line
+  preview, up  run the stack through the real Pulumi engine offline: the CLI
+               built from pkg/v3, the stand-in providers, a file backend in DIR
+               (default <user cache>/tars/engine) kept between calls; prints
+               the engine's own output (up us-west before us-east, as for real)
   charts pull  download the pinned chart archives (<name>-<version>.tgz) into
                the chart directory ($TARS_CHARTS_DIR, default <user cache>/tars/charts)
   cost         the monthly cost of each stack's planned graph (node groups at
@@ -78,6 +85,8 @@ func run(args []string, stdout io.Writer) error {
 		return images(args[1:], stdout)
 	case "objects":
 		return objects(args[1:], stdout)
+	case "preview", "up":
+		return enginePreview(args[0], args[1:], stdout)
 	case "charts":
 		if len(args) < 2 || args[1] != "pull" {
 			return usageError{"charts: want `charts pull`"}

@@ -166,6 +166,9 @@ const (
 	KubeAPIServer = "v1.34.2"
 	// Etcd is go.etcd.io/etcd/server/v3; v3.5 is what Kubernetes 1.34 supports.
 	Etcd = "v3.5.21"
+	// PulumiCLI is github.com/pulumi/pulumi/pkg/v3's cmd/pulumi, the engine
+	// tier's CLI (tools/pulumicli requires exactly this version).
+	PulumiCLI = "v3.259.0"
 )
 
 // Container images, pinned by tag.

@@ -37,8 +37,13 @@ const SkipEnv = "TARS_SKIP_CONFORMANCE"
 // of the tool module under the repository (module), or of an upstream
 // module at version (upstream).
 type binary struct {
-	name, version   string
-	module, pkg     string
+	name, version string
+	module, pkg   string
+	// dir is a subdirectory of the binary's cache directory it goes in
+	// (the Automation API finds the CLI at <root>/bin/pulumi).
+	dir string
+	// ldflags are added to -s -w.
+	ldflags         string
 	upstream        string
 	upstreamReplace []string // submodules the upstream go.mod replaces with its own directories
 }
@@ -49,6 +54,12 @@ var binaries = []binary{
 	{name: "kube-apiserver", version: versions.KubeAPIServer, module: "tools/kubeserver/apiserver", pkg: "."},
 	{name: "kube-scheduler", version: versions.KubeAPIServer, module: "tools/kubeserver/apiserver", pkg: "./scheduler"},
 	{name: "kube-controller-manager", version: versions.KubeAPIServer, module: "tools/kubeserver/apiserver", pkg: "./controllermanager"},
+	{
+		// The engine tier's Pulumi CLI, with its version stamped as the
+		// release build does (the Automation API reads it).
+		name: "pulumi", version: versions.PulumiCLI, module: "tools/pulumicli", pkg: "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi", dir: "bin",
+		ldflags: "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=" + versions.PulumiCLI,
+	},
 	{
 		// The operator kube-prometheus-stack runs (its appVersion): the
 		// scheduling tier's Prometheus and Alertmanager pods are its own
@@ -72,7 +83,7 @@ func EnsureBinaries(repoRoot string) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for _, b := range binaries {
-		path := filepath.Join(cache, "tars-kubeserver", b.name+"-"+b.version, b.name)
+		path := filepath.Join(cache, "tars-kubeserver", b.name+"-"+b.version, b.dir, b.name)
 		if _, err := os.Stat(path); err != nil {
 			if err := b.build(repoRoot, path); err != nil {
 				return nil, fmt.Errorf("build %s %s: %w", b.name, b.version, err)
@@ -99,7 +110,7 @@ func (b binary) build(repoRoot, out string) error {
 		env = append(env, "GOFLAGS=-mod=mod -buildvcs=false")
 	}
 	tmp := out + ".tmp"
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, b.pkg)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w "+b.ldflags, "-o", tmp, b.pkg)
 	cmd.Dir = dir
 	cmd.Env = env
 	if msg, err := cmd.CombinedOutput(); err != nil {

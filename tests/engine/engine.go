@@ -1,0 +1,125 @@
+// Package engine runs the region stacks through the real Pulumi engine
+// offline: the CLI built from pkg/v3 (tools/pulumicli, built into the user
+// cache by tests/kubeapi), a local file backend with the passphrase
+// secrets provider, the program inline (Automation API, no language host)
+// and the stand-in provider plugins (tools/standin) on PATH, answering from
+// tests/fakecloud. The engine tier's tests and `tarsctl preview` use it.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/tars-platform/infra/stacks"
+	"github.com/tars-platform/infra/tests/harness"
+	"github.com/tars-platform/infra/tests/kubeapi"
+)
+
+// Providers are the provider packages the program uses; each gets the
+// stand-in as pulumi-resource-<name>.
+var Providers = []string{"aws", "kubernetes", "random", "pagerduty", "cloudflare"}
+
+// Passphrase encrypts the secrets of the rig's stacks (a test backend).
+const Passphrase = "tars-engine-tier"
+
+// PublicAccessCidr replaces the stack files' RFC 5737 example range,
+// which the program refuses on `pulumi up` on purpose.
+const PublicAccessCidr = "52.94.76.0/24"
+
+// Rig is one backend, one fake cloud and one work directory with the
+// project and both stack files.
+type Rig struct {
+	Dir, Work, State, Cloud string
+	env                     map[string]string
+	cli                     auto.PulumiCommand
+	repo                    string
+}
+
+// New builds the stand-ins (and, once, the CLI) and lays out the rig under
+// dir. repo is the repository root.
+func New(repo, dir string) (*Rig, error) {
+	bins, err := kubeapi.EnsureBinaries(repo)
+	if err != nil {
+		return nil, err
+	}
+	r := &Rig{Dir: dir, Work: filepath.Join(dir, "work"), State: filepath.Join(dir, "state"), Cloud: filepath.Join(dir, "cloud"), repo: repo}
+	plugins := filepath.Join(dir, "plugins")
+	for _, d := range []string{plugins, r.Work, r.State, r.Cloud} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", filepath.Join(plugins, "standin"), "./tools/standin")
+	build.Dir = repo
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build the stand-in providers: %w\n%s", err, out)
+	}
+	for _, p := range Providers {
+		link := filepath.Join(plugins, "pulumi-resource-"+p)
+		_ = os.Remove(link)
+		if err := os.Symlink(filepath.Join(plugins, "standin"), link); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range []string{"Pulumi.yaml", "Pulumi.us-east.yaml", "Pulumi.us-west.yaml"} {
+		b, err := os.ReadFile(filepath.Join(repo, f))
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(r.Work, f), b, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	// <root>/bin/pulumi is where the Automation API looks.
+	r.cli, err = auto.NewPulumiCommand(&auto.PulumiCommandOptions{Root: filepath.Dir(filepath.Dir(bins["pulumi"]))})
+	if err != nil {
+		return nil, err
+	}
+	r.env = map[string]string{
+		"PULUMI_BACKEND_URL":       "file://" + r.State,
+		"PULUMI_CONFIG_PASSPHRASE": Passphrase,
+		"PULUMI_SKIP_UPDATE_CHECK": "true",
+		"PULUMI_HOME":              filepath.Join(dir, "home"),
+		"PATH":                     plugins + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"TARS_FAKECLOUD_DIR":       r.Cloud,
+	}
+	return r, nil
+}
+
+// Stack selects (or creates) a stack of the rig with the stack file's
+// config, every declared secret the file lacks set as a secret
+// (harness.SecretPlaceholder) and the public-access range replaced.
+func (r *Rig) Stack(ctx context.Context, name string) (auto.Stack, error) {
+	cfg, err := harness.LoadStackConfig(r.repo, name)
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	env := maps.Clone(r.env)
+	env["TARS_FAKECLOUD_REGION"], _ = cfg.Values["aws:region"].(string)
+	ws, err := auto.NewLocalWorkspace(ctx, auto.WorkDir(r.Work), auto.Program(stacks.Deploy), auto.EnvVars(env), auto.Pulumi(r.cli))
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	st, err := auto.UpsertStack(ctx, name, ws)
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	if err := st.SetConfigWithOptions(ctx, "tars:cluster.publicAccessCidrs[0]", auto.ConfigValue{Value: PublicAccessCidr}, &auto.ConfigOptions{Path: true}); err != nil {
+		return auto.Stack{}, err
+	}
+	for _, key := range cfg.Placeholders {
+		if err := st.SetConfig(ctx, key, auto.ConfigValue{Value: harness.SecretPlaceholder(key), Secret: true}); err != nil {
+			return auto.Stack{}, err
+		}
+	}
+	return st, nil
+}
+
+// Order is the first deployment's order (README "Deploy for real"), plus
+// the run of us-east that joins the two databases once us-west has one.
+var Order = []string{"us-west", "us-east", "us-west", "us-east"}

@@ -1,0 +1,195 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/auto"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/events"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tars-platform/infra/tests/engine"
+	"github.com/tars-platform/infra/tests/harness"
+)
+
+// The engine tier (issue #20): both stacks through the real Pulumi engine
+// offline. Set TARS_SKIP_ENGINE=1 to skip it.
+
+// step is one planned step of a preview.
+type step struct{ Op, Type, URN string }
+
+// preview runs a preview and returns its steps other than "same".
+func preview(ctx context.Context, t *testing.T, st auto.Stack, log *strings.Builder) []step {
+	ch := make(chan events.EngineEvent)
+	var steps []step
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range ch {
+			if e.ResourcePreEvent != nil {
+				m := e.ResourcePreEvent.Metadata
+				if string(m.Op) != "same" && string(m.Op) != "read" {
+					steps = append(steps, step{string(m.Op), m.Type, m.URN})
+				}
+			}
+		}
+	}()
+	_, err := st.Preview(ctx, optpreview.EventStreams(ch), optpreview.ProgressStreams(log))
+	<-done
+	require.NoError(t, err, log.String())
+	return steps
+}
+
+func raw(d apitype.UntypedDeployment) string { return string(d.Deployment) }
+
+// statefulTypes hold data or identity a replacement would lose.
+var statefulTypes = []string{
+	"aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:kms/key:Key", "aws:s3/bucketV2:BucketV2",
+	"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "kubernetes:postgresql.cnpg.io/v1:Cluster",
+	"kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:core/v1:Namespace",
+	"kubernetes:helm.sh/v3:Release", "random:index/randomPassword:RandomPassword",
+	// PagerDuty's services keep the incident history; their integrations'
+	// keys are what Alertmanager pages with.
+	"pagerduty:index/service:Service", "pagerduty:index/escalationPolicy:EscalationPolicy",
+	"pagerduty:index/schedule:Schedule", "pagerduty:index/serviceIntegration:ServiceIntegration",
+}
+
+// TestEngineDeploysBothStacksAndSettles runs the first deployment in the
+// README's order through the engine (us-west, us-east, us-west, us-east:
+// the stack reference between them read through the backend), then:
+// a second preview of each stack plans nothing; the engine registers
+// exactly the resources the mock plan shows; no secret reaches the state,
+// the outputs or the logs in plain text; flipping dnsPrimary,
+// postgresPrimary and singletonsOwner in both stacks replaces or deletes
+// nothing stateful (the steps are logged).
+func TestEngineDeploysBothStacksAndSettles(t *testing.T) {
+	if os.Getenv("TARS_SKIP_ENGINE") == "1" {
+		t.Skip("TARS_SKIP_ENGINE=1")
+	}
+	t.Parallel()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	rig, err := engine.New("..", t.TempDir())
+	require.NoError(t, err)
+	var logs strings.Builder
+	for i, name := range engine.Order {
+		st, err := rig.Stack(ctx, name)
+		require.NoError(t, err)
+		res, err := st.Up(ctx, optup.ProgressStreams(&logs))
+		require.NoError(t, err, "up %d (%s): %s", i+1, name, logs.String())
+		t.Logf("up %d %s: %v", i+1, name, *res.Summary.ResourceChanges)
+	}
+	for _, name := range []string{"us-east", "us-west"} {
+		st, err := rig.Stack(ctx, name)
+		require.NoError(t, err)
+		var log strings.Builder
+		assert.Empty(t, preview(ctx, t, st, &log), "%s: a second preview plans changes (a perpetual diff):\n%s", name, log.String())
+		logs.WriteString(log.String())
+
+		// The engine's resources are the mock plan's, URN for URN.
+		dep, err := st.Export(ctx)
+		require.NoError(t, err)
+		var state struct {
+			Resources []struct {
+				URN    string `json:"urn"`
+				Type   string `json:"type"`
+				Custom bool   `json:"custom"`
+			} `json:"resources"`
+		}
+		require.NoError(t, json.Unmarshal(dep.Deployment, &state))
+		var engineURNs []string
+		for _, r := range state.Resources {
+			if r.Type == "pulumi:pulumi:Stack" || strings.HasPrefix(r.Type, "pulumi:providers:") && (strings.HasSuffix(r.URN, "::default") || strings.Contains(r.URN, "::default_")) {
+				continue
+			}
+			engineURNs = append(engineURNs, r.URN)
+		}
+		g := mustRun(t, name)
+		var mockURNs []string
+		for _, r := range g.Resources {
+			mockURNs = append(mockURNs, r.URN)
+		}
+		sort.Strings(engineURNs)
+		sort.Strings(mockURNs)
+		if !assert.Equal(t, len(mockURNs), len(engineURNs), "%s: the engine registers what the mock plan shows", name) || !slices.Equal(mockURNs, engineURNs) {
+			for _, u := range engineURNs {
+				if !slices.Contains(mockURNs, u) {
+					t.Errorf("%s: only the engine registers %s", name, u)
+				}
+			}
+			for _, u := range mockURNs {
+				if !slices.Contains(engineURNs, u) {
+					t.Errorf("%s: only the mock plan registers %s", name, u)
+				}
+			}
+		}
+		t.Logf("%s: %d resources in state, as in the mock plan", name, len(engineURNs))
+
+		// No secret in plain text in the backend's state file (the export
+		// above decrypts; the file is what a backend stores), the logs or
+		// the outputs: the config secrets and what the program derives
+		// from them (Alertmanager's config, the Grafana Secrets) are
+		// ciphertext there.
+		files, err := filepath.Glob(filepath.Join(rig.State, ".pulumi", "stacks", "*", name+".json*"))
+		require.NoError(t, err)
+		require.NotEmpty(t, files, "the %s state file", name)
+		stored, err := os.ReadFile(files[0])
+		require.NoError(t, err)
+		assert.Contains(t, string(stored), `"ciphertext"`, "%s: secrets are stored encrypted", name)
+		assert.Contains(t, string(dep.Deployment), `"4dabf18193072939515e22adb298388d"`, "%s: the export marks secrets", name)
+		outs, err := st.Outputs(ctx)
+		require.NoError(t, err)
+		assert.True(t, outs["kubeconfig"].Secret, "%s: the kubeconfig output is a secret", name)
+		cfg, err := harness.LoadStackConfig("..", name)
+		require.NoError(t, err)
+		require.NotEmpty(t, cfg.Placeholders)
+		for _, key := range cfg.Placeholders {
+			v := harness.SecretPlaceholder(key)
+			assert.NotContains(t, string(stored), v, "%s: %s in plain text in the state file", name, key)
+			assert.NotContains(t, logs.String(), v, "%s: %s in the logs", name, key)
+			for k, o := range outs {
+				if strings.Contains(fmt.Sprint(o.Value), v) {
+					assert.True(t, o.Secret, "%s: output %s carries %s without being a secret", name, k, key)
+				}
+			}
+		}
+		assert.Contains(t, raw(dep), harness.SecretPlaceholder("tars:smtpPassword"), "%s: the check above looks for values the state holds", name)
+	}
+
+	// The DR flip, in both stack files, then a preview of each.
+	for _, name := range []string{"us-east", "us-west"} {
+		st, err := rig.Stack(ctx, name)
+		require.NoError(t, err)
+		for _, key := range []string{"tars:topology.postgresPrimary", "tars:topology.dnsPrimary", "tars:topology.singletonsOwner"} {
+			require.NoError(t, st.SetConfigWithOptions(ctx, key, auto.ConfigValue{Value: "us-west"}, &auto.ConfigOptions{Path: true}))
+		}
+	}
+	for _, name := range []string{"us-west", "us-east"} {
+		st, err := rig.Stack(ctx, name)
+		require.NoError(t, err)
+		var log strings.Builder
+		steps := preview(ctx, t, st, &log)
+		var lines []string
+		for _, s := range steps {
+			lines = append(lines, s.Op+" "+s.Type+" "+s.URN[strings.LastIndex(s.URN, "::")+2:])
+			if slices.Contains(statefulTypes, s.Type) {
+				assert.NotContains(t, []string{"replace", "create-replacement", "delete-replaced", "delete"}, s.Op, "%s: the flip %ss stateful %s", name, s.Op, s.URN)
+			}
+		}
+		sort.Strings(lines)
+		t.Logf("flip, %s plans %d steps:\n  %s", name, len(lines), strings.Join(lines, "\n  "))
+	}
+	t.Logf("engine tier: %s", time.Since(start).Round(time.Second))
+}
