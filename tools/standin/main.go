@@ -32,7 +32,7 @@ import (
 // Versions are the plugin versions the program's SDKs ask for (go.mod, and
 // components/versions for PagerDuty).
 var Versions = map[string]string{
-	"aws": "6.83.2", "kubernetes": "4.33.0", "random": "4.18.0", "pagerduty": "4.34.0", "cloudflare": "5.49.1",
+	"aws": "6.83.2", "kubernetes": "4.33.0", "random": "4.18.0", "pagerduty": "4.34.0", "cloudflare": "6.4.1",
 }
 
 func main() {

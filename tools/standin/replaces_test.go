@@ -1,9 +1,14 @@
 package main
 
 import (
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/tars-platform/infra/components/versions"
+	"golang.org/x/mod/modfile"
 )
 
 func TestReplacesComparesNestedPaths(t *testing.T) {
@@ -49,5 +54,36 @@ func TestAutonameIsDeterministicAndKept(t *testing.T) {
 	k8s := resource.NewPropertyMapFromMap(map[string]any{"metadata": map[string]any{"namespace": "tars"}})
 	if got := at(autoname("kubernetes:core/v1:ConfigMap", "cm", seed, nil, k8s)["metadata"], "name"); got.StringValue() != "cm-abcdef01" {
 		t.Errorf("kubernetes autoname = %v", got)
+	}
+}
+
+// TestVersionsAreTheSDKs: each stand-in reports the plugin version the
+// program's SDK asks for: go.mod's for the SDKs the module requires,
+// components/versions' for PagerDuty (registered by type token).
+func TestVersionsAreTheSDKs(t *testing.T) {
+	raw, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := modfile.Parse("go.mod", raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]string{}
+	for _, r := range mod.Require {
+		if m := regexp.MustCompile(`^github\.com/pulumi/pulumi-([a-z]+)/sdk/v[0-9]+$`).FindStringSubmatch(r.Mod.Path); m != nil {
+			found[m[1]] = strings.TrimPrefix(r.Mod.Version, "v")
+		}
+	}
+	found["pagerduty"] = versions.PagerDutyProvider
+	for name, v := range Versions {
+		if found[name] != v {
+			t.Errorf("stand-in %s reports %s, the program's SDK is %q", name, v, found[name])
+		}
+	}
+	for name := range found {
+		if _, ok := Versions[name]; !ok {
+			t.Errorf("the program uses provider %s, which has no stand-in", name)
+		}
 	}
 }
