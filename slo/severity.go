@@ -98,9 +98,8 @@ const (
 	ClusterMinNodes         = 3
 	ClusterMaxNodes         = 20
 	ClusterNearMaxSizeRatio = 0.9
-	// ChromaSync is how often the vector store syncs across regions;
-	// ChromaSnapshotMaxAge is when a stale newest snapshot alerts.
-	ChromaSync                = 15 * time.Minute
+	// ChromaSnapshotMaxAge is when a stale newest ChromaDB snapshot
+	// alerts: two missed 15-minute syncs (components/chromadb schedules).
 	ChromaSnapshotMaxAge      = 30 * time.Minute
 	AutoscalerUtilizationDown = 0.5
 	// DailyBudgetUSD and MonthlyBudgetUSD: seed 003 "Budget Alerts".

@@ -96,7 +96,7 @@ func parseConfig(args []string, getenv func(string) string, now time.Time, usage
 	)
 	fs.StringVar(&periodS, "period", "", "report period: "+strings.Join(periodNames(), ", ")+" (windows 24h, 7d, 30d)")
 	fs.StringVar(&c.Prometheus, "prometheus", "", "Prometheus API base URL: the region's Thanos query-frontend, e.g. http://thanos-query-frontend.monitoring.svc.cluster.local:10902")
-	fs.StringVar(&c.Kubecost, "kubecost", "", "Kubecost base URL serving /model/allocation (required for monthly), e.g. http://kubecost-cost-analyzer.kubecost:9090")
+	fs.StringVar(&c.Kubecost, "kubecost", "", "Kubecost base URL serving /model/allocation (required for monthly), e.g. http://kubecost-frontend.kubecost.svc.cluster.local:9090")
 	fs.StringVar(&c.Region, "region", "", "T.A.R.S. region the report covers (key segment and title), e.g. us-east")
 	fs.StringVar(&c.AWSRegion, "aws-region", "", "AWS region of the bucket (default: the SDK's chain, i.e. AWS_REGION)")
 	fs.StringVar(&c.Bucket, "bucket", "", "S3 bucket the report is stored in")

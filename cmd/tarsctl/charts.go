@@ -16,29 +16,11 @@ import (
 // images prints every container image a stack runs, sorted and distinct:
 // what an SRE mirrors into a private registry before a deployment.
 func images(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("images", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	stack := fs.String("stack", "", "stack name (a Pulumi.<stack>.yaml must exist)")
-	dir := fs.String("charts-dir", "", "chart archive directory (default $"+helmchart.DirEnv+" or <user cache>/tars/charts)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if *stack == "" {
-		return usageError{"images: --stack is required"}
-	}
-	d, err := chartsDir(*dir)
+	objs, err := renderedObjects("images", args)
 	if err != nil {
 		return err
 	}
-	g, err := harness.Run(*stack)
-	if err != nil {
-		return err
-	}
-	imgs, err := charttier.Images(context.Background(), g, d)
-	if err != nil {
-		return fmt.Errorf("images %s: %w", *stack, err)
-	}
-	for _, ref := range helmchart.ImageRefs(imgs) {
+	for _, ref := range helmchart.ImageRefs(helmchart.Images(objs)) {
 		if _, err := fmt.Fprintln(stdout, ref); err != nil {
 			return err
 		}
@@ -49,27 +31,9 @@ func images(args []string, stdout io.Writer) error {
 // objects lists every Kubernetes object the stack creates, its own and
 // its charts' (rendered offline): "namespace kind name", one per line.
 func objects(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("objects", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	stack := fs.String("stack", "", "stack name (a Pulumi.<stack>.yaml must exist)")
-	dir := fs.String("charts-dir", "", "chart archive directory (default $"+helmchart.DirEnv+" or <user cache>/tars/charts)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if *stack == "" {
-		return usageError{"objects: --stack is required"}
-	}
-	d, err := chartsDir(*dir)
+	objs, err := renderedObjects("objects", args)
 	if err != nil {
 		return err
-	}
-	g, err := harness.Run(*stack)
-	if err != nil {
-		return err
-	}
-	objs, err := charttier.Objects(context.Background(), g, d)
-	if err != nil {
-		return fmt.Errorf("objects %s: %w", *stack, err)
 	}
 	for _, r := range charttier.Refs(objs) {
 		if _, err := fmt.Fprintln(stdout, r); err != nil {
@@ -77,6 +41,34 @@ func objects(args []string, stdout io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// renderedObjects parses --stack and --charts-dir, runs the stack offline
+// and renders its charts: every object it creates.
+func renderedObjects(cmd string, args []string) ([]map[string]any, error) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	stack := fs.String("stack", "", "stack name (a Pulumi.<stack>.yaml must exist)")
+	dir := fs.String("charts-dir", "", "chart archive directory (default $"+helmchart.DirEnv+" or <user cache>/tars/charts)")
+	if err := fs.Parse(args); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if *stack == "" {
+		return nil, usageError{cmd + ": --stack is required"}
+	}
+	d, err := chartsDir(*dir)
+	if err != nil {
+		return nil, err
+	}
+	g, err := harness.Run(*stack)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := charttier.Objects(context.Background(), g, d)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", cmd, *stack, err)
+	}
+	return objs, nil
 }
 
 // chartsPull downloads every pinned chart archive that the directory lacks.
