@@ -23,6 +23,13 @@ const (
 	OutAPIEndpoint          = "apiEndpoint"          // the public load balancer's host name
 	OutCloudflarePool       = "cloudflarePoolId"     // the region's Cloudflare pool, "" when disabled
 	OutChromaBucket         = "chromadbBucket"       // the region's ChromaDB snapshot bucket
+	// What `tarsctl dr` reads: the region's Route 53 health check, the
+	// zone and the failover name (the region's record has the region as
+	// set identifier), and the topology this update deployed.
+	OutHealthCheckID   = "healthCheckId"
+	OutDNSZoneID       = "dnsZoneId"
+	OutDNSFailoverName = "dnsFailoverName"
+	OutTopology        = "topology" // {singletonsOwner, postgresPrimary, dnsPrimary, promotionToken (bool)}
 )
 
 // RegionOutputs are exported by every region stack.
@@ -30,7 +37,7 @@ var RegionOutputs = []string{
 	OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr, OutPrivateRouteTableIDs,
 	OutClusterName, OutClusterEndpoint, OutOIDCProviderArn, OutKubeconfig,
 	OutPostgresBucket, OutPostgresEndpoint, OutPostgresCluster, OutAPIEndpoint, OutCloudflarePool,
-	OutChromaBucket,
+	OutChromaBucket, OutHealthCheckID, OutDNSZoneID, OutDNSFailoverName, OutTopology,
 }
 
 // RequesterOutputs are exported only by the peering requester.

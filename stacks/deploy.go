@@ -147,6 +147,15 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		OutAPIEndpoint:          edge.Endpoint,
 		OutCloudflarePool:       edge.CloudflarePool,
 		OutChromaBucket:         vectors.Bucket,
+		OutHealthCheckID:        edge.HealthCheckID,
+		OutDNSZoneID:            edge.ZoneID,
+		OutDNSFailoverName:      pulumi.String(cfg.DNS.WithDefaults().FailoverName()),
+		OutTopology: pulumi.Map{
+			"singletonsOwner": pulumi.String(cfg.Topology.SingletonsOwner),
+			"postgresPrimary": pulumi.String(cfg.Topology.PostgresPrimary),
+			"dnsPrimary":      pulumi.String(cfg.Topology.DNSPrimary),
+			"promotionToken":  pulumi.Bool(cfg.Postgres.PromotionToken != ""),
+		},
 	}
 	if cfg.PeeringRole() == PeeringRequester {
 		exports[OutPeeringConnectionID] = peering.ConnectionID

@@ -60,7 +60,7 @@ func TestGeoDNSBothStacksTogether(t *testing.T) {
 				assert.NotContains(t, states, st, "%s routed by both regions", st)
 				states[st] = stack
 			}
-			if w, ok := in["weightedRoutingPolicies"].([]any); ok {
+			if w, ok := in["weightedRoutingPolicies"].([]any); ok && in["name"] != "api-failover.tars.example.com" {
 				weight += int(get(w[0], "weight").(float64))
 			}
 		}
@@ -72,20 +72,42 @@ func TestGeoDNSBothStacksTogether(t *testing.T) {
 	assert.Equal(t, "us-west", states["CA"])
 }
 
-// TestGeoDNSPrimaryFollowsDNSPrimary: exactly one PRIMARY failover record,
-// in tars:topology.dnsPrimary's stack, before and after a flip.
+// TestGeoDNSPrimaryFollowsDNSPrimary: on the failover name the region
+// named dnsPrimary weighs 100 and the other 0 (answered only while the
+// primary is unhealthy), each stack its own record. Every mix of the two
+// stacks' settings (a flip half-applied: one stack updated, the other not
+// yet) is a record set Route 53 accepts: no failover routing, which allows
+// one PRIMARY and one SECONDARY record per name, so two stacks could never
+// flip it one after the other.
 func TestGeoDNSPrimaryFollowsDNSPrimary(t *testing.T) {
-	for _, primary := range []string{"us-east", "us-west"} {
-		roles := map[string]string{}
-		for _, stack := range Stacks {
+	for _, stack := range Stacks {
+		for _, primary := range Stacks {
 			g := mustRun(t, stack, harness.WithConfig("tars:topology.dnsPrimary", primary))
 			rec := one(t, g, typeRecord, stack+"-edge-failover")
 			assert.Equal(t, "api-failover.tars.example.com", rec.Input("name"))
-			roles[stack] = get(rec.Input("failoverRoutingPolicies").([]any)[0], "type").(string)
+			assert.Equal(t, stack, rec.Input("setIdentifier"), "each stack its own record")
+			for _, r := range dnsRecords(g) {
+				assert.Nil(t, r.Input("failoverRoutingPolicies"), "%s: failover routing", r.Name)
+			}
+			want := 0.0
+			if primary == stack {
+				want = 100
+			}
+			assert.Equal(t, want, get(rec.Input("weightedRoutingPolicies").([]any)[0], "weight"), "%s with dnsPrimary %s", stack, primary)
 		}
-		want := map[string]string{"us-east": "SECONDARY", "us-west": "SECONDARY"}
-		want[primary] = "PRIMARY"
-		assert.Equal(t, want, roles, "dnsPrimary %s", primary)
+	}
+}
+
+// TestGeoDNSDefaultRecordMovesSafely: the geolocation default record
+// follows singletonsOwner; the new owner overwrites it (the old owner may be
+// gone with its record still in Route 53) and an owner that stops declaring
+// it forgets it without deleting it (it is the new owner's now).
+func TestGeoDNSDefaultRecordMovesSafely(t *testing.T) {
+	for _, owner := range Stacks {
+		g := mustRun(t, owner, harness.WithConfig("tars:topology.singletonsOwner", owner))
+		rec := one(t, g, typeRecord, owner+"-edge-geo-default")
+		assert.Equal(t, true, rec.Input("allowOverwrite"), owner)
+		assert.True(t, rec.RetainOnDelete, owner)
 	}
 }
 

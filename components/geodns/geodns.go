@@ -11,6 +11,7 @@ package geodns
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/acm"
@@ -32,6 +33,10 @@ const (
 	// MetricsRegion is where Route 53 publishes health-check metrics,
 	// whatever the stack's region: the alarms and their topic live there.
 	MetricsRegion = "us-east-1"
+	// PrimaryWeight and StandbyWeight weight the two regions' records of
+	// the failover name: tars:topology.dnsPrimary's and the other's.
+	PrimaryWeight = 100
+	StandbyWeight = 0
 	// TLSPolicy of the load balancer's listener: TLS 1.3 and 1.2 only.
 	TLSPolicy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 )
@@ -46,6 +51,9 @@ type Edge struct {
 	HealthCheckID pulumi.StringOutput `pulumi:"healthCheckId"`
 	// CloudflarePool is the region's Cloudflare pool ID ("" when disabled).
 	CloudflarePool pulumi.StringOutput `pulumi:"cloudflarePool"`
+	// ZoneID is the hosted zone's ID; the region's record of the failover
+	// name (Args.FailoverName) has the region as set identifier.
+	ZoneID pulumi.StringOutput `pulumi:"zoneId"`
 }
 
 // New creates the region's edge. Pass the cluster's Kubernetes provider in
@@ -65,6 +73,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("geodns %s: hosted zone %s (tars:dns.zone) not found: %w", name, args.Zone, err)
 	}
+	e.ZoneID = pulumi.String(zone.ZoneId).ToStringOutput()
 	cert, err := e.newCertificate(ctx, name, args, zone.ZoneId, parent)
 	if err != nil {
 		return nil, fmt.Errorf("geodns %s: certificate: %w", name, err)
@@ -95,7 +104,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		}
 	}
 	if err := ctx.RegisterResourceOutputs(e, pulumi.Map{
-		"endpoint": e.Endpoint, "healthCheckId": e.HealthCheckID, "cloudflarePool": e.CloudflarePool,
+		"endpoint": e.Endpoint, "healthCheckId": e.HealthCheckID, "cloudflarePool": e.CloudflarePool, "zoneId": e.ZoneID,
 	}); err != nil {
 		return nil, fmt.Errorf("geodns %s: register outputs: %w", name, err)
 	}
@@ -197,7 +206,7 @@ func (e *Edge) newRecords(ctx *pulumi.Context, name string, a Args, zoneID strin
 	if err != nil {
 		return nil, err
 	}
-	cname := func(res, recName, setID string, withHealth bool, target pulumi.StringInput, policy func(*route53.RecordArgs)) error {
+	cname := func(res, recName, setID string, withHealth bool, target pulumi.StringInput, policy func(*route53.RecordArgs), extra ...pulumi.ResourceOption) error {
 		ra := &route53.RecordArgs{
 			ZoneId: pulumi.String(zoneID), Name: pulumi.String(recName), Type: pulumi.String("CNAME"),
 			Ttl: pulumi.Int(a.TTLSeconds), Records: pulumi.StringArray{target},
@@ -211,7 +220,7 @@ func (e *Edge) newRecords(ctx *pulumi.Context, name string, a Args, zoneID strin
 		if policy != nil {
 			policy(ra)
 		}
-		_, err := route53.NewRecord(ctx, name+"-"+res, ra, opts...)
+		_, err := route53.NewRecord(ctx, name+"-"+res, ra, append(slices.Clone(opts), extra...)...)
 		return err
 	}
 	lb := e.Endpoint
@@ -229,20 +238,32 @@ func (e *Edge) newRecords(ctx *pulumi.Context, name string, a Args, zoneID strin
 	}
 	if a.OwnsSingletons() {
 		// Everyone else, and a state whose region is unhealthy: the failover
-		// name, which answers with the healthy region.
+		// name, which answers with the healthy region. The record moves
+		// with singletonsOwner: the new owner overwrites it (the old owner
+		// may be gone, its record still in Route 53), and the old owner
+		// forgets it without deleting it (its next run would otherwise
+		// delete the record the new owner now serves).
 		if err := cname("geo-default", a.GlobalName(), "default", false, pulumi.String(a.FailoverName()), func(ra *route53.RecordArgs) {
 			ra.GeolocationRoutingPolicies = route53.RecordGeolocationRoutingPolicyArray{
 				route53.RecordGeolocationRoutingPolicyArgs{Country: pulumi.String("*")}}
-		}); err != nil {
+			ra.AllowOverwrite = pulumi.Bool(true)
+		}, pulumi.RetainOnDelete(true)); err != nil {
 			return nil, err
 		}
 	}
-	role := "SECONDARY"
+	// The failover name is weighted, not Route 53 failover routing: each
+	// stack owns its region's record, and Route 53 refuses a second PRIMARY
+	// (or SECONDARY) record of a name, so flipping dnsPrimary with two
+	// stacks (two updates, in either order) would fail half-way. A weight
+	// of 0 is answered only while every record of weight > 0 is unhealthy:
+	// the same active/standby answer, and a flip is one in-place update per
+	// stack, valid in any order and from the survivor alone.
+	weight := StandbyWeight
 	if a.DNSPrimary == a.Region {
-		role = "PRIMARY"
+		weight = PrimaryWeight
 	}
 	if err := cname("failover", a.FailoverName(), a.Region, true, lb, func(ra *route53.RecordArgs) {
-		ra.FailoverRoutingPolicies = route53.RecordFailoverRoutingPolicyArray{route53.RecordFailoverRoutingPolicyArgs{Type: pulumi.String(role)}}
+		ra.WeightedRoutingPolicies = route53.RecordWeightedRoutingPolicyArray{route53.RecordWeightedRoutingPolicyArgs{Weight: pulumi.Int(weight)}}
 	}); err != nil {
 		return nil, err
 	}

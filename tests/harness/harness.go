@@ -236,6 +236,11 @@ func mockPeerOutputs(dir string, cfg *StackConfig) (map[string]any, []string, er
 		stacks.OutAPIEndpoint:          "k8s-tars-tarsapip-" + fmt.Sprint(peerTopo["region"]) + "." + awsRegion + ".elb.amazonaws.com",
 		stacks.OutCloudflarePool:       "",
 		stacks.OutChromaBucket:         chromadb.BucketName(MockAccountID, awsRegion),
+		stacks.OutHealthCheckID:        mockID("aws:route53/healthCheck:HealthCheck", peerStack),
+		stacks.OutDNSZoneID:            "Z0MOCKZONE",
+		stacks.OutDNSFailoverName:      "api-failover.tars.example.com",
+		stacks.OutTopology: map[string]any{"singletonsOwner": peerTopo["singletonsOwner"], "postgresPrimary": peerTopo["postgresPrimary"],
+			"dnsPrimary": peerTopo["dnsPrimary"], "promotionToken": false},
 	}
 	for _, k := range stacks.RegionOutputs {
 		if _, ok := values[k]; !ok {
