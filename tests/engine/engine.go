@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/auto"
 	"github.com/tars-platform/infra/stacks"
@@ -38,6 +39,8 @@ type Rig struct {
 	env                     map[string]string
 	cli                     auto.PulumiCommand
 	repo                    string
+	mu                      sync.Mutex
+	stacks                  map[string]auto.Stack
 }
 
 // New builds the stand-ins (and, once, the CLI) and lays out the rig under
@@ -93,8 +96,27 @@ func New(repo, dir string) (*Rig, error) {
 
 // Stack selects (or creates) a stack of the rig with the stack file's
 // config, every declared secret the file lacks set as a secret
-// (harness.SecretPlaceholder) and the public-access range replaced.
+// (harness.SecretPlaceholder) and the public-access range replaced. The
+// stack is set up once per rig; later calls return it (its config lives
+// in the rig's stack file).
 func (r *Rig) Stack(ctx context.Context, name string) (auto.Stack, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if st, ok := r.stacks[name]; ok {
+		return st, nil
+	}
+	st, err := r.newStack(ctx, name)
+	if err != nil {
+		return auto.Stack{}, err
+	}
+	if r.stacks == nil {
+		r.stacks = map[string]auto.Stack{}
+	}
+	r.stacks[name] = st
+	return st, nil
+}
+
+func (r *Rig) newStack(ctx context.Context, name string) (auto.Stack, error) {
 	cfg, err := harness.LoadStackConfig(r.repo, name)
 	if err != nil {
 		return auto.Stack{}, err

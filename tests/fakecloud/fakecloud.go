@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -262,4 +264,19 @@ func peeringFilterMatches(args resource.PropertyMap, p Peering) bool {
 		}
 	}
 	return true
+}
+
+// FaultPath is the file that makes the stand-in fail the next op
+// ("create" or "update") of the resource typ/name once.
+func FaultPath(dir, op, typ, name string) string {
+	return filepath.Join(dir, "faults", op+"_"+strings.NewReplacer(":", "_", "/", "_").Replace(typ)+"_"+name)
+}
+
+// ArmFault makes the stand-in fail the next op of typ/name once.
+func ArmFault(dir, op, typ, name string) error {
+	p := FaultPath(dir, op, typ, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, nil, 0o644)
 }

@@ -202,6 +202,9 @@ func (s *standin) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pulu
 	urn := resource.URN(req.GetUrn())
 	id := fakecloud.ID(string(urn.Type()), urn.Name())
 	if !req.GetPreview() {
+		if err := s.fault("create", urn); err != nil {
+			return nil, err
+		}
 		if err := s.record(string(urn.Type()), id, in); err != nil {
 			return nil, err
 		}
@@ -222,6 +225,11 @@ func (s *standin) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulu
 		return nil, err
 	}
 	urn := resource.URN(req.GetUrn())
+	if !req.GetPreview() {
+		if err := s.fault("update", urn); err != nil {
+			return nil, err
+		}
+	}
 	props, err := marshal(s.outputs(string(urn.Type()), urn.Name(), req.GetId(), in))
 	if err != nil {
 		return nil, err
@@ -253,6 +261,19 @@ func (s *standin) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulu
 	}
 	ret, err := marshal(out)
 	return &pulumirpc.InvokeResponse{Return: ret}, err
+}
+
+// fault fails the operation once when a test armed a fault for this
+// resource (fakecloud.ArmFault): the file is removed as it fires.
+func (s *standin) fault(op string, urn resource.URN) error {
+	if s.dir == "" {
+		return nil
+	}
+	path := fakecloud.FaultPath(s.dir, op, string(urn.Type()), urn.Name())
+	if err := os.Remove(path); err != nil {
+		return nil
+	}
+	return fmt.Errorf("fakecloud: injected failure of %s %s", op, urn.Name())
 }
 
 // record keeps what another stack may look up: VPC blocks and peering
