@@ -27,8 +27,9 @@ type DR struct {
 	// Wait bounds each verification (demotion, promotion, replication,
 	// DNS); Interval is how often it looks. Defaults 10 min and 5 s.
 	Wait, Interval time.Duration
-	// Command prefixes the resume hints ("tarsctl dr").
-	Command string
+	// Command prefixes the resume hints ("tarsctl dr"); Flags follow them
+	// (e.g. " --offline --dir DIR").
+	Command, Flags string
 	// Log receives the engine's output of each update.
 	Log io.Writer
 }
@@ -63,9 +64,10 @@ func (d *DR) other(r string) (string, error) {
 	return "", fmt.Errorf("unknown region %q: want %s or %s", r, d.Regions[0], d.Regions[1])
 }
 
-// up previews the stack and refuses when the update would replace or
+// Up previews the stack and refuses when the update would replace or
 // delete anything stateful; otherwise it runs `pulumi up`.
-func (d *DR) up(ctx context.Context, stack string) error {
+func (d *DR) Up(ctx context.Context, stack string) error {
+	d.defaults()
 	steps, err := d.Stacks.Preview(ctx, stack)
 	if err != nil {
 		return err

@@ -20,7 +20,7 @@ func (d *DR) Failover(ctx context.Context, to string, force bool) (*Plan, error)
 	all := []string{KeyPostgresPrimary, KeyDNSPrimary, KeySingletonsOwner}
 	cfgs, agreeErr := d.agree(ctx)
 	fresh := agreeErr == nil && cfgs[to].Topology.PostgresPrimary == lost
-	p := &Plan{Command: fmt.Sprintf("%s failover --to %s", d.Command, to)}
+	p := &Plan{Command: fmt.Sprintf("%s failover --to %s", d.Command, to) + d.Flags}
 	if force {
 		p.Command += " --force"
 	}
@@ -101,7 +101,7 @@ func (d *DR) Failover(ctx context.Context, to string, force bool) (*Plan, error)
 				pg, err := d.Reality.Postgres(ctx, to)
 				return err == nil && pg.Primary, err
 			},
-			Run: func(ctx context.Context) error { return d.up(ctx, to) },
+			Run: func(ctx context.Context) error { return d.Up(ctx, to) },
 			Verify: func(ctx context.Context) error {
 				if err := d.waitPostgres(ctx, to, "promotion", func(p Postgres) bool { return p.Primary && p.Healthy() }); err != nil {
 					return err

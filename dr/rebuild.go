@@ -20,7 +20,7 @@ func (d *DR) Rebuild(ctx context.Context, region string, discardDiverged bool) (
 		return nil, fmt.Errorf("--region: %w", err)
 	}
 	cfgs, agreeErr := d.agree(ctx)
-	p := &Plan{Command: fmt.Sprintf("%s rebuild --region %s", d.Command, region)}
+	p := &Plan{Command: fmt.Sprintf("%s rebuild --region %s", d.Command, region) + d.Flags}
 	if discardDiverged {
 		p.Command += " --discard-diverged"
 	}
@@ -102,7 +102,7 @@ func (d *DR) Rebuild(ctx context.Context, region string, discardDiverged bool) (
 				steps, err := d.Stacks.Preview(ctx, region)
 				return err == nil && len(steps) == 0, err
 			},
-			Run: func(ctx context.Context) error { return d.up(ctx, region) },
+			Run: func(ctx context.Context) error { return d.Up(ctx, region) },
 			Verify: func(ctx context.Context) error {
 				return d.waitPostgres(ctx, region, "a healthy replica of "+clusterName(survivor), func(p Postgres) bool {
 					return p.Cluster != "" && !p.Primary && p.Following == clusterName(survivor) && p.Healthy()
@@ -118,7 +118,7 @@ func (d *DR) Rebuild(ctx context.Context, region string, discardDiverged bool) (
 				return ok, err
 			},
 			Run: func(ctx context.Context) error {
-				if err := d.up(ctx, survivor); err != nil {
+				if err := d.Up(ctx, survivor); err != nil {
 					return err
 				}
 				for round := 0; round < 2; round++ {
@@ -128,7 +128,7 @@ func (d *DR) Rebuild(ctx context.Context, region string, discardDiverged bool) (
 							return err
 						}
 						if len(steps) > 0 {
-							if err := d.up(ctx, r); err != nil {
+							if err := d.Up(ctx, r); err != nil {
 								return err
 							}
 						}

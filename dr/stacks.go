@@ -54,7 +54,9 @@ func Destructive(op string) bool {
 // Step is one planned step of a preview or an update (other than "same").
 type Step struct{ Op, Type, URN string }
 
-func (s Step) String() string { return s.Op + " " + s.Type + " " + s.URN[strings.LastIndex(s.URN, "::")+2:] }
+func (s Step) String() string {
+	return s.Op + " " + s.Type + " " + s.URN[strings.LastIndex(s.URN, "::")+2:]
+}
 
 // Stateful returns the steps that replace or delete a stateful resource.
 func Stateful(steps []Step) []Step {

@@ -201,8 +201,12 @@ func (s Status) Print(w io.Writer, now time.Time) {
 		return r.Postgres.LastBackup.UTC().Format(time.RFC3339) + " (" + ago(now, r.Postgres.LastBackup) + " ago)"
 	})
 	row("newest WAL archived", func(r RegionStatus) string {
-		if r.Postgres == nil || r.Postgres.LastArchivedWAL == "" {
+		switch {
+		case r.Postgres == nil || r.Postgres.LastArchivedWALTime.IsZero():
 			return "-"
+		case r.Postgres.LastArchivedWAL == "":
+			// CloudNativePG 1.30 reports when, not which segment.
+			return r.Postgres.LastArchivedWALTime.UTC().Format(time.RFC3339) + " (" + ago(now, r.Postgres.LastArchivedWALTime) + " ago)"
 		}
 		return r.Postgres.LastArchivedWAL + " (" + ago(now, r.Postgres.LastArchivedWALTime) + " ago)"
 	})

@@ -20,7 +20,7 @@ func (d *DR) Switchover(ctx context.Context, to string) (*Plan, error) {
 	// A fresh start: the stack files still name the old primary. Later
 	// (a resume) the start conditions no longer hold and are not checked.
 	fresh := agreeErr == nil && cfgs[from].Topology.PostgresPrimary == from
-	p := &Plan{Command: fmt.Sprintf("%s switchover --to %s", d.Command, to)}
+	p := &Plan{Command: fmt.Sprintf("%s switchover --to %s", d.Command, to) + d.Flags}
 	p.Notes = []string{
 		fmt.Sprintf("Planned switchover of the Postgres primary and the DNS primary from %s to %s; no committed write is lost (the token makes %s replay everything %s wrote).", from, to, to, from),
 		fmt.Sprintf("Writes stop from the demotion (step 2) until %s is promoted (step 4).", to),
@@ -95,7 +95,7 @@ func (d *DR) Switchover(ctx context.Context, to string) (*Plan, error) {
 				dep, err := d.deployed(ctx, from)
 				return err == nil && dep.PostgresPrimary == to, err
 			},
-			Run: func(ctx context.Context) error { return d.up(ctx, from) },
+			Run: func(ctx context.Context) error { return d.Up(ctx, from) },
 			Verify: func(ctx context.Context) error {
 				return d.waitPostgres(ctx, from, "demotion and its token", func(p Postgres) bool { return !p.Primary && p.DemotionToken != "" })
 			},
@@ -134,7 +134,7 @@ func (d *DR) Switchover(ctx context.Context, to string) (*Plan, error) {
 				pg, err := d.Reality.Postgres(ctx, to)
 				return err == nil && pg.Primary, err
 			},
-			Run: func(ctx context.Context) error { return d.up(ctx, to) },
+			Run: func(ctx context.Context) error { return d.Up(ctx, to) },
 			Verify: func(ctx context.Context) error {
 				if err := d.waitPostgres(ctx, to, "promotion", func(p Postgres) bool { return p.Primary && p.Healthy() }); err != nil {
 					return err
@@ -174,7 +174,7 @@ func (d *DR) Switchover(ctx context.Context, to string) (*Plan, error) {
 				dep, err := d.deployed(ctx, to)
 				return err == nil && dep.DNSPrimary == to && !dep.PromotionToken, err
 			},
-			Run: func(ctx context.Context) error { return d.up(ctx, to) },
+			Run: func(ctx context.Context) error { return d.Up(ctx, to) },
 			Verify: func(ctx context.Context) error {
 				return d.waitDNS(ctx, to, 100, true)
 			},
@@ -187,7 +187,7 @@ func (d *DR) Switchover(ctx context.Context, to string) (*Plan, error) {
 				dep, err := d.deployed(ctx, from)
 				return err == nil && dep.DNSPrimary == to, err
 			},
-			Run:    func(ctx context.Context) error { return d.up(ctx, from) },
+			Run:    func(ctx context.Context) error { return d.Up(ctx, from) },
 			Verify: func(ctx context.Context) error { return d.waitDNS(ctx, from, 0, false) },
 			Undo:   fmt.Sprintf("set %s back to %s in both stack files and `pulumi up` both stacks", KeyDNSPrimary, from),
 		},

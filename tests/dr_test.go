@@ -306,3 +306,44 @@ func TestDRPlanStopsAndExplains(t *testing.T) {
 	assert.ErrorContains(t, dr.Poll(context.Background(), 50*time.Millisecond, 10*time.Millisecond,
 		func(context.Context) (bool, string, error) { return false, "still waiting", nil }), "not within 50ms: still waiting")
 }
+
+// planStacks is a dr.Stacks whose preview plans the given steps and whose
+// updates are counted.
+type planStacks struct {
+	dr.Stacks
+	plan []dr.Step
+	ups  int
+}
+
+func (p *planStacks) Preview(context.Context, string) ([]dr.Step, error) { return p.plan, nil }
+func (p *planStacks) Up(context.Context, string, io.Writer) ([]dr.Step, error) {
+	p.ups++
+	return p.plan, nil
+}
+
+// TestDRRefusesToReplaceStatefulResources: every `pulumi up` dr runs is
+// previewed first, and a plan that replaces or deletes a stateful resource
+// (the CNPG Cluster, a bucket, a StatefulSet…) is not run.
+func TestDRRefusesToReplaceStatefulResources(t *testing.T) {
+	for _, tc := range []struct {
+		step   dr.Step
+		refuse bool
+	}{
+		{dr.Step{Op: "replace", Type: "kubernetes:postgresql.cnpg.io/v1:Cluster", URN: "urn:pulumi:us-east::tars::x$kubernetes:postgresql.cnpg.io/v1:Cluster::us-east-postgres-cluster"}, true},
+		{dr.Step{Op: "delete", Type: "aws:s3/bucketV2:BucketV2", URN: "urn:pulumi:us-east::tars::aws:s3/bucketV2:BucketV2::us-east-postgres-bucket"}, true},
+		{dr.Step{Op: "create-replacement", Type: "kubernetes:apps/v1:StatefulSet", URN: "urn:pulumi:us-east::tars::kubernetes:apps/v1:StatefulSet::us-east-redis"}, true},
+		{dr.Step{Op: "update", Type: "kubernetes:postgresql.cnpg.io/v1:Cluster", URN: "urn:pulumi:us-east::tars::kubernetes:postgresql.cnpg.io/v1:Cluster::us-east-postgres-cluster"}, false},
+		{dr.Step{Op: "delete", Type: "aws:route53/record:Record", URN: "urn:pulumi:us-east::tars::aws:route53/record:Record::us-east-edge-geo-default"}, false},
+	} {
+		st := &planStacks{plan: []dr.Step{tc.step}}
+		d := &dr.DR{Stacks: st, Regions: [2]string{"us-east", "us-west"}}
+		err := d.Up(context.Background(), "us-east")
+		if tc.refuse {
+			assert.ErrorContains(t, err, "would replace or delete stateful resources", tc.step.String())
+			assert.Zero(t, st.ups, "%s: not run", tc.step)
+		} else {
+			assert.NoError(t, err, tc.step.String())
+			assert.Equal(t, 1, st.ups, tc.step.String())
+		}
+	}
+}

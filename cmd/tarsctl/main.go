@@ -6,6 +6,7 @@
 //	tarsctl preview|up --stack us-east [--dir DIR]
 //	tarsctl charts pull [--dir DIR] [--repository URL]
 //	tarsctl cost --stack us-east[,us-west] [--charts-dir DIR]
+//	tarsctl dr status|switchover|failover|rebuild|simulate ...
 //
 // plan runs the Pulumi program offline, under mocks, with the stack's real
 // config (no cloud credentials, no Pulumi CLI), prints what `pulumi up`
@@ -39,6 +40,7 @@ const usage = `usage: tarsctl plan --stack NAME [--format text|json] [--out DIR]
        tarsctl up --stack NAME [--dir DIR]
        tarsctl charts pull [--dir DIR] [--repository URL]
        tarsctl cost --stack NAME[,NAME] [--charts-dir DIR]
+       tarsctl dr status|switchover|failover|rebuild [flags]   (tarsctl dr for its usage)
 
 Commands:
   plan         run the program offline under mocks with the stack's config and
@@ -56,6 +58,9 @@ Commands:
   cost         the monthly cost of each stack's planned graph (node groups at
                their minimum and maximum size) from the price table, and the
                stacks together against the seed's daily and monthly budgets
+  dr           disaster recovery: status of both regions (stack files, deployed
+               stacks, reality), and switchover, failover and rebuild as
+               planned, verified, resumable steps; nothing changes without --yes
 `
 
 func main() {
@@ -94,6 +99,8 @@ func run(args []string, stdout io.Writer) error {
 		return chartsPull(args[2:], stdout)
 	case "cost":
 		return cost(args[1:], stdout)
+	case "dr":
+		return drCommand(args[1:], stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -295,8 +295,8 @@ func (f *Fake) Postgres(ctx context.Context, r string) (dr.Postgres, error) {
 		}
 		p = dr.Postgres{Cluster: d.Cluster, Phase: dr.PhaseHealthy, Instances: 3, ReadyInstances: 3,
 			Primary: reg.Role == "primary", DemotionToken: reg.Token, Timeline: reg.Timeline,
-			LastBackup:      time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC),
-			LastArchivedWAL: fmt.Sprintf("%08X00000000000000A3", reg.Timeline), LastArchivedWALTime: time.Now().Add(-30 * time.Second)}
+			LastBackup:          time.Date(2026, 11, 30, 2, 0, 0, 0, time.UTC),
+			LastArchivedWALTime: time.Now().Add(-30 * time.Second)}
 		if reg.Waiting != "" {
 			p.Phase = "Waiting for the instances to become active"
 		}

@@ -44,8 +44,14 @@ type Rig struct {
 }
 
 // New builds the stand-ins (and, once, the CLI) and lays out the rig under
-// dir. repo is the repository root.
-func New(repo, dir string) (*Rig, error) {
+// dir with the repository's stack files. repo is the repository root.
+func New(repo, dir string) (*Rig, error) { return open(repo, dir, false) }
+
+// Open is New, but keeps the stack files a previous run left in the rig
+// (a DR drill edits them there, through the config API, across calls).
+func Open(repo, dir string) (*Rig, error) { return open(repo, dir, true) }
+
+func open(repo, dir string, keep bool) (*Rig, error) {
 	bins, err := kubeapi.EnsureBinaries(repo)
 	if err != nil {
 		return nil, err
@@ -70,6 +76,9 @@ func New(repo, dir string) (*Rig, error) {
 		}
 	}
 	for _, f := range []string{"Pulumi.yaml", "Pulumi.us-east.yaml", "Pulumi.us-west.yaml"} {
+		if _, err := os.Stat(filepath.Join(r.Work, f)); keep && err == nil {
+			continue
+		}
 		b, err := os.ReadFile(filepath.Join(repo, f))
 		if err != nil {
 			return nil, err
