@@ -21,6 +21,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optrefresh"
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	"github.com/tars-platform/infra/components/geodns"
 	"github.com/tars-platform/infra/stacks"
 )
 
@@ -73,6 +74,10 @@ func Stateful(steps []Step) []Step {
 type Config struct {
 	Topology       stacks.Topology
 	PromotionToken string
+	// CrossRegionSynchronous is tars:postgres.crossRegionSynchronous.
+	CrossRegionSynchronous bool
+	// DNS is tars:dns with its defaults (the health check, the TTL).
+	DNS geodns.Args
 }
 
 // Update is a stack's last update.
@@ -133,13 +138,20 @@ func (a AutoStacks) Config(ctx context.Context, name string) (Config, error) {
 	}
 	if pg, ok := all[stacks.KeyPostgres]; ok {
 		var v struct {
-			PromotionToken string `json:"promotionToken"`
+			PromotionToken         string `json:"promotionToken"`
+			CrossRegionSynchronous bool   `json:"crossRegionSynchronous"`
 		}
 		if err := json.Unmarshal([]byte(pg.Value), &v); err != nil {
 			return Config{}, fmt.Errorf("stack %s: %s: %w", name, stacks.KeyPostgres, err)
 		}
-		c.PromotionToken = v.PromotionToken
+		c.PromotionToken, c.CrossRegionSynchronous = v.PromotionToken, v.CrossRegionSynchronous
 	}
+	if dns, ok := all[stacks.KeyDNS]; ok {
+		if err := json.Unmarshal([]byte(dns.Value), &c.DNS); err != nil {
+			return Config{}, fmt.Errorf("stack %s: %s: %w", name, stacks.KeyDNS, err)
+		}
+	}
+	c.DNS = c.DNS.WithDefaults()
 	return c, nil
 }
 

@@ -29,6 +29,8 @@ type Status struct {
 	// Disagreements lists every way the stack files, the deployed
 	// stacks and reality differ; empty means they agree.
 	Disagreements []string `json:"disagreements"`
+	// Objectives the first region's stack file promises.
+	Objectives Objectives `json:"objectives"`
 }
 
 // Agree: config, deployment and reality tell the same story.
@@ -68,6 +70,7 @@ func (d *DR) Status(ctx context.Context) (Status, error) {
 		st.Regions = append(st.Regions, rs)
 	}
 	st.Disagreements = d.disagreements(st.Regions)
+	st.Objectives = ObjectivesOf(st.Regions[0].Config)
 	return st, nil
 }
 
@@ -230,6 +233,10 @@ func (s Status) Print(w io.Writer, now time.Time) {
 		for _, e := range r.Errors {
 			fmt.Fprintf(w, "%s: %s\n", r.Region, e)
 		}
+	}
+	fmt.Fprintln(w, "objectives:")
+	for _, l := range s.Objectives.Lines() {
+		fmt.Fprintf(w, "  %s\n", l)
 	}
 	if s.Agree() {
 		fmt.Fprintln(w, "config and reality agree")

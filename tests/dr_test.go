@@ -13,6 +13,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tars-platform/infra/components/geodns"
 	"github.com/tars-platform/infra/dr"
 	"github.com/tars-platform/infra/tests/drfake"
 	"github.com/tars-platform/infra/tests/engine"
@@ -139,6 +140,10 @@ func TestDRSwitchoverFailoverRebuild(t *testing.T) {
 		}
 	}
 	oneStory("first deployment", east, east)
+	st0, err := d.Status(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, dr.Objectives{Detection: 30 * time.Second, DNS: 40 * time.Second, FailoverRPO: 5 * time.Second}, st0.Objectives,
+		"the stack files' objectives: 10 s × 3 checks, TTL 10 s, lag paged above 5 s")
 
 	// --- Failover to us-west: us-east (the primary, the singletons owner) is gone ---
 	failover := func() (*dr.Plan, error) { return d.Failover(ctx, west, false) }
@@ -346,4 +351,21 @@ func TestDRRefusesToReplaceStatefulResources(t *testing.T) {
 			assert.Equal(t, 1, st.ups, tc.step.String())
 		}
 	}
+}
+
+// TestDRObjectivesFollowTheSettings: the promised recovery point and time
+// move with the health check, the TTL, Cloudflare and the synchronous mode.
+func TestDRObjectivesFollowTheSettings(t *testing.T) {
+	base := dr.Config{DNS: geodns.Args{}.WithDefaults()}
+	assert.Equal(t, dr.Objectives{Detection: 30 * time.Second, DNS: 40 * time.Second, FailoverRPO: 5 * time.Second}, dr.ObjectivesOf(base))
+	slow := base
+	slow.DNS.HealthCheck.IntervalSeconds, slow.DNS.HealthCheck.FailureThreshold, slow.DNS.TTLSeconds = 30, 1, 20
+	assert.Equal(t, dr.Objectives{Detection: 30 * time.Second, DNS: 50 * time.Second, FailoverRPO: 5 * time.Second}, dr.ObjectivesOf(slow))
+	sync := base
+	sync.CrossRegionSynchronous = true
+	assert.Zero(t, dr.ObjectivesOf(sync).FailoverRPO, "remote_apply loses nothing")
+	assert.Contains(t, dr.ObjectivesOf(sync).Lines()[1], "switchover and failover 0 lost")
+	cf := base
+	cf.DNS.Cloudflare.Enabled = true
+	assert.Equal(t, 30*time.Second, dr.ObjectivesOf(cf).Cloudflare, "15 s × 2 by default")
 }
