@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ const drUsage = `usage: tarsctl dr status [--json]
        tarsctl dr failover --to REGION [--yes] [--force]
        tarsctl dr rebuild --region REGION [--yes] [--discard-diverged]
        tarsctl dr simulate --region REGION [--gone|--back] [--lag D] [--unhealthy|--healthy]   (--offline only)
-common flags: [--stacks us-east,us-west] [--wait 10m] [--offline [--dir DIR]]
+common flags: [--stacks us-east,us-west (or org/tars/us-east,...)] [--wait 10m] [--offline [--dir DIR]]
 
 Every command prints its plan and pre-checks and changes nothing without --yes.
 The stacks are driven with the Automation API from the repository root (the
@@ -60,10 +61,14 @@ func drCommand(args []string, stdout io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{fmt.Sprintf("dr %s: %v\n%s", sub, err, drUsage)}
 	}
-	regions := strings.Split(*stacksFlag, ",")
-	if len(regions) != 2 || regions[0] == "" || regions[1] == "" || regions[0] == regions[1] {
+	// A stack is named after its region; on Pulumi Cloud pass
+	// org/tars/us-east: the region is the last part.
+	names := strings.Split(*stacksFlag, ",")
+	if len(names) != 2 || names[0] == "" || names[1] == "" || names[0] == names[1] {
 		return usageError{fmt.Sprintf("dr: --stacks %q: want two different stack names, e.g. us-east,us-west", *stacksFlag)}
 	}
+	regions := []string{path.Base(names[0]), path.Base(names[1])}
+	stackOf := map[string]string{regions[0]: names[0], regions[1]: names[1]}
 	for _, r := range regions {
 		if _, err := os.Stat("Pulumi." + r + ".yaml"); err != nil {
 			return fmt.Errorf("dr: no Pulumi.%s.yaml here (run tarsctl from the repository root)", r)
@@ -98,7 +103,7 @@ func drCommand(args []string, stdout io.Writer) error {
 		d.Interval = 500 * time.Millisecond
 	} else {
 		stk := dr.AutoStacks{Select: func(ctx context.Context, name string) (auto.Stack, error) {
-			return auto.SelectStackLocalSource(ctx, name, ".")
+			return auto.SelectStackLocalSource(ctx, stackOf[name], ".")
 		}}
 		d.Stacks = stk
 		d.Reality = dr.NewLive(stk.Outputs)
