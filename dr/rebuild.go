@@ -49,6 +49,8 @@ func (d *DR) Rebuild(ctx context.Context, region string, discardDiverged bool) (
 		}},
 		{region + "'s old Cluster has not diverged", func(context.Context) (string, error) {
 			switch {
+			case agreeErr == nil && cfgs[region].Topology.PostgresPrimary == region:
+				return "", fmt.Errorf("%s is the Postgres primary the stack files name: it is not a lost region", region)
 			case oldErr != nil && unreachable(oldErr):
 				return "the region's cluster does not answer yet: everything is created anew", nil
 			case oldErr != nil:
