@@ -22,6 +22,7 @@ require (
 	google.golang.org/protobuf v1.36.11
 	gopkg.in/yaml.v3 v3.0.1
 	helm.sh/helm/v3 v3.19.0
+	k8s.io/pod-security-admission v0.35.3
 )
 
 require (

@@ -139,3 +139,8 @@ func Route53FailoverWorstCase(interval time.Duration, failureThreshold int, ttl 
 func CloudflareFailoverWorstCase(interval time.Duration, consecutiveDown int) time.Duration {
 	return interval * time.Duration(consecutiveDown)
 }
+
+// ControlPlaneLogRetentionDays keeps the EKS control-plane logs (API
+// calls, the audit trail, authentication decisions) for 90 days: the
+// cluster's default, and the least the policy pack accepts.
+const ControlPlaneLogRetentionDays = 90

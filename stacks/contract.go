@@ -30,6 +30,10 @@ const (
 	OutDNSZoneID       = "dnsZoneId"
 	OutDNSFailoverName = "dnsFailoverName"
 	OutTopology        = "topology" // {singletonsOwner, postgresPrimary, dnsPrimary, promotionToken (bool)}
+	// OutJWTSecret is the services' JWT signing key (a secret), generated
+	// by the peering requester and read by the accepter: a token signed in
+	// one region verifies in the other.
+	OutJWTSecret = "jwtSecret"
 )
 
 // RegionOutputs are exported by every region stack.
@@ -41,7 +45,7 @@ var RegionOutputs = []string{
 }
 
 // RequesterOutputs are exported only by the peering requester.
-var RequesterOutputs = []string{OutPeeringConnectionID}
+var RequesterOutputs = []string{OutPeeringConnectionID, OutJWTSecret}
 
 // PeerReads are the peer outputs a stack reads, by its peering role. The
 // requester reads the peer's network to request the connection. The
@@ -53,7 +57,7 @@ var RequesterOutputs = []string{OutPeeringConnectionID}
 // reads the peer's Cloudflare pool.
 var PeerReads = map[PeeringRole][]string{
 	PeeringRequester: append([]string{OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr, OutCloudflarePool, OutChromaBucket}, PostgresPeerReads...),
-	PeeringAccepter:  append([]string{OutCloudflarePool, OutChromaBucket}, PostgresPeerReads...),
+	PeeringAccepter:  append([]string{OutCloudflarePool, OutChromaBucket, OutJWTSecret}, PostgresPeerReads...),
 }
 
 // PostgresPeerReads: where the peer's bucket and key are and its

@@ -96,6 +96,10 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	jwt, err := deployJWT(ctx, cfg, cl, peer, appNS)
+	if err != nil {
+		return err
+	}
 	edge, err := deployEdge(ctx, cfg, cl, peer, appNS, adds.LoadBalancerController.Helm)
 	if err != nil {
 		return err
@@ -159,6 +163,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	}
 	if cfg.PeeringRole() == PeeringRequester {
 		exports[OutPeeringConnectionID] = peering.ConnectionID
+		exports[OutJWTSecret] = jwt
 	}
 	for k, v := range exports {
 		ctx.Export(k, v)
@@ -304,6 +309,32 @@ func (c Config) grafanaArgs(mon *monitoring.Monitoring, dbHost string, dbPort in
 		a.NamespaceResource = mon.NamespaceResource
 	}
 	return a
+}
+
+// deployJWT writes the services' JWT signing key into their namespace. The
+// peering requester generates it (fixed across DR flips, like the peering
+// roles) and exports it as a secret; the accepter writes the same value,
+// read from its peer, so a token signed in one region verifies in the
+// other. The accepter's first run (the requester not deployed yet) writes
+// none and warns; its next run does.
+func deployJWT(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *peerStack, ns *apps.Namespace) (pulumi.StringOutput, error) {
+	args := apps.JWTArgs{Namespace: ns.Name}
+	if cfg.PeeringRole() != PeeringRequester {
+		if peer == nil {
+			_ = ctx.Log.Warn(fmt.Sprintf("stack %s: no JWT secret yet: it comes from %s's stack, which has not been deployed; run `pulumi up -s %s` again after it", cfg.Stack, cfg.Topology.PeerStack, cfg.Stack), nil)
+			return pulumi.StringOutput{}, nil
+		}
+		key, ok, err := peer.secretString(OutJWTSecret)
+		if err != nil {
+			return pulumi.StringOutput{}, err
+		}
+		if !ok {
+			_ = ctx.Log.Warn(fmt.Sprintf("stack %s: no JWT secret yet: %s does not export %q; run `pulumi up -s %s` first", cfg.Stack, cfg.Topology.PeerStack, OutJWTSecret, cfg.Topology.PeerStack), nil)
+			return pulumi.StringOutput{}, nil
+		}
+		args.Key = key
+	}
+	return apps.NewJWTSecret(ctx, cfg.Topology.Region+"-jwt", args, pulumi.Parent(ns), pulumi.DependsOn([]pulumi.Resource{ns.Resource}))
 }
 
 // deployEdge creates the region's public edge

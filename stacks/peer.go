@@ -46,6 +46,22 @@ func (p *peerStack) read(key string) (any, error) {
 	return v, nil
 }
 
+// secretString reads a secret output of the peer, kept a Pulumi secret;
+// ok is false while the peer does not export it.
+func (p *peerStack) secretString(key string) (out pulumi.StringOutput, ok bool, err error) {
+	if !slices.Contains(p.allowed, key) {
+		return out, false, fmt.Errorf("peer stack %s: output %q is not in this role's PeerReads (stacks/contract.go)", p.name, key)
+	}
+	d, err := p.ref.GetOutputDetails(key)
+	if err != nil {
+		return out, false, fmt.Errorf("peer stack %s: read %s: %w", p.name, key, err)
+	}
+	if d.Value == nil && d.SecretValue == nil {
+		return out, false, nil
+	}
+	return pulumi.ToSecret(p.ref.GetStringOutput(pulumi.String(key))).(pulumi.StringOutput), true, nil
+}
+
 func (p *peerStack) readString(key string) (string, error) {
 	v, err := p.read(key)
 	if err != nil {

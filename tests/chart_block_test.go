@@ -16,6 +16,7 @@ import (
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/helmchart"
+	"github.com/tars-platform/infra/internal/podsecurity"
 	"github.com/tars-platform/infra/tests/charttier"
 	"github.com/tars-platform/infra/tests/harness"
 	"helm.sh/helm/v3/pkg/repo"
@@ -60,8 +61,9 @@ func runBlock(t *testing.T, args chart.Args) (*harness.Graph, error) {
 // and with IRSA the service account's name and role annotation are set.
 func TestChartBlockRelease(t *testing.T) {
 	g, err := runBlock(t, chart.Args{
-		Chart:     versions.CertManager,
-		Namespace: "blk",
+		Chart:       versions.CertManager,
+		Namespace:   "blk",
+		PodSecurity: podsecurity.Policy{Level: podsecurity.Baseline, Reason: "blk needs it"},
 		Values: blockValues{
 			ReplicaCount: 2, Skipped: "never", Labels: map[string]string{"a": "b"},
 			VpcID:    pulumi.String("vpc-1").ToStringOutput(),
@@ -89,6 +91,8 @@ func TestChartBlockRelease(t *testing.T) {
 	assert.Equal(t, harness.SecretMarker, shown["password"], "a secret value stays a Pulumi secret inside the values")
 	ns := one(t, g, "kubernetes:core/v1:Namespace", "blk-namespace")
 	assert.Contains(t, rel.Dependencies, ns.URN)
+	assert.Equal(t, "baseline", get(ns.PlainInputs(), "metadata.labels").(map[string]any)["pod-security.kubernetes.io/enforce"], "the namespace carries its Pod Security level")
+	assert.Equal(t, "blk needs it", get(ns.PlainInputs(), "metadata.annotations").(map[string]any)["tars.io/pod-security-reason"])
 	role := one(t, g, "aws:iam/role:Role", "blk-irsa")
 	assert.Contains(t, role.PlainInputs()["assumeRolePolicy"], `"oidc.eks.us-east-1.amazonaws.com/id/ABC:sub":"system:serviceaccount:blk:blk-sa"`)
 
@@ -151,9 +155,18 @@ func TestChartBlockArgsValidated(t *testing.T) {
 			IRSA:   &chart.IRSA{OIDC: testOIDC(), Partition: "aws", ServiceAccount: "sa", ManagedPolicies: []string{"AmazonS3ReadOnlyAccess"}}}, []string{
 			"irsa: values.serviceAccount.name is set by the component and by the chart block",
 		}},
+		{"namespace without pod security", chart.Args{Chart: versions.CertManager, Namespace: "x", PodSecurity: podsecurity.Policy{Level: "none"}}, []string{
+			`podSecurity of namespace x, which the block creates: pod security level "none": want restricted, baseline or privileged`,
+		}},
+		{"privileged without a reason", chart.Args{Chart: versions.CertManager, Namespace: "x", PodSecurity: podsecurity.Policy{Level: podsecurity.Privileged}}, []string{
+			"podSecurity of namespace x, which the block creates: pod security level privileged needs a reason",
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.args.PodSecurity.Level == "" {
+				tc.args.PodSecurity = podsecurity.Policy{Level: podsecurity.Restricted}
+			}
 			g, err := runBlock(t, tc.args)
 			require.Error(t, err)
 			for _, w := range tc.want {

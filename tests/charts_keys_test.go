@@ -65,6 +65,8 @@ var chartFreeFormKeys = []struct {
 	{"opensearch", "resources", "templates/statefulset.yaml", "{{- toYaml .Values.resources | nindent 10 }}"},
 	{"kubecost", "frontend.resources", "templates/frontend/frontend-deployment.yaml", "{{- toYaml .Values.frontend.resources | nindent 12 }}"},
 	{"kubecost", "networkCosts.resources", "templates/network-costs/network-costs-daemonset.yaml", "resources: {{- toYaml .Values.networkCosts.resources | nindent 10 }}"},
+	// The pod security context is written whole into every part's pod.
+	{"vertical-pod-autoscaler", "podSecurityContext", "templates/recommender-deployment.yaml", "{{- with .Values.podSecurityContext }}\n      securityContext:\n        {{ toYaml . | nindent 8 | trim }}"},
 	// Every extraArgs entry becomes a --flag=value.
 	{"cluster-autoscaler", "extraArgs", "templates/deployment.yaml", "{{- range $key, $value := .Values.extraArgs }}"},
 }

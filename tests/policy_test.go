@@ -173,6 +173,27 @@ func TestPolicyRulesFailAndPass(t *testing.T) {
 		return fixture("aws:eks/cluster:Cluster", "eks", map[string]any{"encryptionConfig": enc, "enabledClusterLogTypes": logs})
 	}
 	allLogs := []any{"api", "audit", "authenticator"}
+	endpoint := func(public bool, cidrs ...string) policyx.AnalyzerResource {
+		vpc := map[string]any{"endpointPublicAccess": public}
+		if len(cidrs) > 0 {
+			vpc["publicAccessCidrs"] = toAny(cidrs)
+		}
+		return fixture("aws:eks/cluster:Cluster", "eks", map[string]any{"vpcConfig": vpc})
+	}
+	logGroup := func(name string, days int) policyx.AnalyzerResource {
+		return fixture("aws:cloudwatch/logGroup:LogGroup", "logs", map[string]any{"name": name, "retentionInDays": days})
+	}
+	namespace := func(name, level, reason string) policyx.AnalyzerResource {
+		labels := map[string]any{"pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted"}
+		if level != "" {
+			labels["pod-security.kubernetes.io/enforce"] = level
+		}
+		meta := map[string]any{"name": name, "labels": labels}
+		if reason != "" {
+			meta["annotations"] = map[string]any{"tars.io/pod-security-reason": reason}
+		}
+		return fixture("kubernetes:core/v1:Namespace", name, map[string]any{"metadata": meta})
+	}
 	trust := func(cond string) policyx.AnalyzerResource {
 		return fixture("aws:iam/role:Role", "irsa", map[string]any{"assumeRolePolicy": `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":` + cond + `}]}`})
 	}
@@ -218,6 +239,14 @@ func TestPolicyRulesFailAndPass(t *testing.T) {
 	}{
 		{"eks-secrets-encrypted", []policyx.AnalyzerResource{eks(false, allLogs)}, "Kubernetes Secrets are not envelope-encrypted", []policyx.AnalyzerResource{eks(true, allLogs)}},
 		{"eks-control-plane-logging", []policyx.AnalyzerResource{eks(true, []any{"api"})}, "control-plane logs [audit authenticator] are off", []policyx.AnalyzerResource{eks(true, allLogs)}},
+		{"eks-endpoint-restricted", []policyx.AnalyzerResource{endpoint(true, "0.0.0.0/0")}, "the public API endpoint admits 0.0.0.0/0: the whole internet",
+			[]policyx.AnalyzerResource{endpoint(true, "52.94.76.0/24"), endpoint(false)}},
+		{"eks-endpoint-restricted", []policyx.AnalyzerResource{endpoint(true)}, "lists no publicAccessCidrs: AWS opens it to 0.0.0.0/0", nil},
+		{"control-plane-log-retention", []policyx.AnalyzerResource{logGroup("/aws/eks/tars/cluster", 7)}, "keeps the control-plane logs 7 days, under the 90",
+			[]policyx.AnalyzerResource{logGroup("/aws/eks/tars/cluster", 90), logGroup("/aws/eks/tars/cluster", 0), logGroup("/aws/vpc/flow", 7)}},
+		{"namespace-pod-security", []policyx.AnalyzerResource{namespace("tars", "privileged", "")}, "namespace tars enforces Pod Security privileged without saying why",
+			[]policyx.AnalyzerResource{namespace("tars", "restricted", ""), namespace("monitoring", "privileged", "node-exporter needs the host")}},
+		{"namespace-pod-security", []policyx.AnalyzerResource{namespace("tars", "", "")}, "namespace tars enforces no Pod Security level", nil},
 		{"kms-key-rotation", []policyx.AnalyzerResource{fixture("aws:kms/key:Key", "k", map[string]any{"enableKeyRotation": false})}, "enableKeyRotation is not true",
 			[]policyx.AnalyzerResource{fixture("aws:kms/key:Key", "k", map[string]any{"enableKeyRotation": true})}},
 		{"iam-no-wildcard-admin", []policyx.AnalyzerResource{fixture("aws:iam/rolePolicy:RolePolicy", "p", map[string]any{"policy": `{"Statement":[{"Sid":"God","Effect":"Allow","Action":"*","Resource":"*"}]}`})},
@@ -320,6 +349,9 @@ func TestPolicyCatchesALoosenedRealStack(t *testing.T) {
 	}{
 		{"aws:kms/key:Key", "us-east-secrets", "enableKeyRotation", false, "kms-key-rotation", "enableKeyRotation is not true"},
 		{"aws:eks/cluster:Cluster", "us-east-eks", "enabledClusterLogTypes", []any{"api"}, "eks-control-plane-logging", "control-plane logs [audit authenticator] are off"},
+		{"aws:eks/cluster:Cluster", "us-east-eks", "vpcConfig", map[string]any{"endpointPublicAccess": true, "publicAccessCidrs": []any{"0.0.0.0/0"}}, "eks-endpoint-restricted", "admits 0.0.0.0/0"},
+		{"kubernetes:core/v1:Namespace", "us-east-apps", "metadata", map[string]any{"name": "tars", "labels": map[string]any{"pod-security.kubernetes.io/enforce": "baseline",
+			"pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted"}}, "namespace-pod-security", "namespace tars enforces Pod Security baseline without saying why"},
 	}
 	for _, l := range loosen {
 		t.Run(l.policy, func(t *testing.T) {
@@ -462,4 +494,23 @@ func TestPolicySLORulesCatchLoosenedAlerting(t *testing.T) {
 	got := evaluate(t, "alertmanager-routing", rs...)
 	require.Len(t, got, 1)
 	assert.Contains(t, got[0].Message, "P1 alerts reach [email-oncall slack-alerts], none of them pagerduty")
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// TestPolicyCatchesAWeakenedStackFile: what a stack file can weaken is
+// refused by the pack on the real stack: the control-plane logs kept a
+// week.
+func TestPolicyCatchesAWeakenedStackFile(t *testing.T) {
+	g := mustRun(t, "us-east", harness.WithConfig("tars:cluster.logRetentionDays", 7))
+	vs := evaluate(t, "control-plane-log-retention", g.PolicyResources()...)
+	require.Len(t, vs, 1)
+	assert.Contains(t, vs[0].Message, "/aws/eks/tars-us-east/cluster keeps the control-plane logs 7 days, under the 90 the audit trail needs")
+	assert.Empty(t, evaluate(t, "control-plane-log-retention", mustRun(t, "us-east").PolicyResources()...))
 }

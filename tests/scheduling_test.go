@@ -193,8 +193,12 @@ func eksAddonWorkloads() []map[string]any {
 // StatefulSet of the same pods (the operator creates pods and claims
 // itself, and no operator runs here): one per instance, with the Cluster's
 // labels, resources, anti-affinity and zone spread, the Barman Cloud
-// plugin's sidecar as its ObjectStore sizes it, and the data and WAL
-// claims on the Cluster's storage class.
+// plugin's sidecar as its ObjectStore sizes it, the data and WAL
+// claims on the Cluster's storage class, and the security contexts
+// CloudNativePG 1.30 sets (pkg/specs/pods.go GetPodSecurityContext,
+// containers.go GetSecurityContext: the postgres uid/gid 26, RuntimeDefault
+// seccomp, no privilege escalation, every capability dropped, a read-only
+// root file system), so Pod Security admission sees what it would see.
 func cnpgInstances(t *testing.T, objs []map[string]any) []map[string]any {
 	t.Helper()
 	stores := map[string]map[string]any{}
@@ -212,14 +216,18 @@ func cnpgInstances(t *testing.T, objs []map[string]any) []map[string]any {
 		meta, spec := asMap(o["metadata"]), asMap(o["spec"])
 		name, ns := meta["name"], meta["namespace"]
 		labels := map[string]any{"cnpg.io/cluster": name, "cnpg.io/podRole": "instance"}
-		containers := []any{map[string]any{"name": "postgres", "image": versions.Postgres, "resources": spec["resources"]}}
+		secCtx := map[string]any{"seccompProfile": map[string]any{"type": "RuntimeDefault"}, "capabilities": map[string]any{"drop": []any{"ALL"}},
+			"privileged": false, "runAsNonRoot": true, "readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false}
+		containers := []any{map[string]any{"name": "postgres", "image": versions.Postgres, "resources": spec["resources"], "securityContext": secCtx}}
 		for _, p := range asList(spec["plugins"]) {
 			store, ok := stores[fmt.Sprint(ns, "/", asMap(asMap(p)["parameters"])["barmanObjectName"])]
 			require.True(t, ok, "Cluster %s/%s archives to an ObjectStore the stack does not define", ns, name)
 			containers = append(containers, map[string]any{"name": "plugin-barman-cloud", "image": "registry.k8s.io/pause:3.10",
-				"resources": asMap(store["instanceSidecarConfiguration"])["resources"]})
+				"resources": asMap(store["instanceSidecarConfiguration"])["resources"], "securityContext": secCtx})
 		}
-		pod := map[string]any{"containers": containers, "topologySpreadConstraints": spec["topologySpreadConstraints"]}
+		pod := map[string]any{"containers": containers, "topologySpreadConstraints": spec["topologySpreadConstraints"],
+			"securityContext": map[string]any{"seccompProfile": map[string]any{"type": "RuntimeDefault"},
+				"runAsUser": 26, "runAsGroup": 26, "runAsNonRoot": true, "fsGroup": 26}}
 		if aff := asMap(spec["affinity"]); aff["enablePodAntiAffinity"] == true {
 			term := map[string]any{"topologyKey": aff["topologyKey"], "labelSelector": map[string]any{"matchLabels": map[string]any{"cnpg.io/cluster": name}}}
 			anti := map[string]any{"requiredDuringSchedulingIgnoredDuringExecution": []any{term}}
@@ -336,9 +344,19 @@ func startSchedCluster(t *testing.T, stack string, nodes []node) *schedCluster {
 	for _, m := range ms {
 		objs = append(objs, m.Object)
 	}
+	defined := map[string]bool{}
+	for _, o := range objs {
+		if o["kind"] == "Namespace" {
+			defined[fmt.Sprint(asMap(o["metadata"])["name"])] = true
+		}
+	}
 	for _, r := range rs.releases {
 		objs = append(objs, charttier.Namespaced(slices.Concat(r.Output.Objects, r.Output.Hooks), r.Namespace)...)
-		objs = append(objs, map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": r.Namespace}})
+		if !defined[r.Namespace] {
+			// A built-in namespace (kube-system): as EKS has it.
+			objs = append(objs, map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": r.Namespace}})
+			defined[r.Namespace] = true
+		}
 	}
 	objs = append(objs, eksAddonWorkloads()...)
 	objs = append(objs, cnpgInstances(t, objs)...)
@@ -357,6 +375,25 @@ func startSchedCluster(t *testing.T, stack string, nodes []node) *schedCluster {
 		}
 	}
 	applyAll(t, srv, objs)
+	// The API server enforces the namespaces' Pod Security levels: a pod
+	// the level refuses is never created (every workload above was).
+	for ns, pod := range map[string]map[string]any{
+		"tars":       {"containers": []any{map[string]any{"name": "x", "image": "busybox:1.37", "securityContext": map[string]any{"privileged": true}}}},
+		"monitoring": {"hostNetwork": true, "containers": []any{map[string]any{"name": "x", "image": "busybox:1.37"}}},
+	} {
+		err := srv.Create(ctx, "/api/v1/namespaces/"+ns+"/pods", map[string]any{"apiVersion": "v1", "kind": "Pod",
+			"metadata": map[string]any{"name": "psa-probe"}, "spec": pod})
+		if ns == "tars" {
+			// 403 Forbidden by the PodSecurity admission (the message is
+			// long; the client keeps its tail).
+			require.ErrorContains(t, err, "HTTP 403", "%s: a privileged pod in %s", stack, ns)
+			require.ErrorContains(t, err, `"reason":"Forbidden"`, "%s: a privileged pod in %s", stack, ns)
+		} else {
+			// monitoring is privileged (node-exporter): admitted, then removed.
+			require.NoError(t, err, "%s: a host-network pod in %s", stack, ns)
+			require.NoError(t, srv.Delete(ctx, "/api/v1/namespaces/"+ns+"/pods/psa-probe"))
+		}
+	}
 	loopCtx, cancel := context.WithCancel(ctx)
 	c.stop = cancel
 	c.wg.Add(1)

@@ -255,7 +255,8 @@ func TestStacksDifferOnlyWhereConfigDiffers(t *testing.T) {
 		"pagerduty:index/service:Service <region>-oncall-tars-production-critical",
 		"pagerduty:index/service:Service <region>-oncall-tars-production-high",
 		"pagerduty:index/service:Service <region>-oncall-tars-production-moderate",
-	}, onlyEast, "only the requester requests; only the singletons owner owns the default geolocation record and the PagerDuty services; the primary snapshots ChromaDB")
+		"random:index/randomPassword:RandomPassword <region>-jwt",
+	}, onlyEast, "only the requester requests and generates the JWT key; only the singletons owner owns the default geolocation record and the PagerDuty services; the primary snapshots ChromaDB")
 	assert.Equal(t, []string{
 		"aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter <region>-to-<peer>",
 		"kubernetes:batch/v1:CronJob <region>-chromadb-restore",

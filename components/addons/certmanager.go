@@ -3,6 +3,7 @@ package addons
 import (
 	"github.com/tars-platform/infra/components/chart"
 	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/internal/podsecurity"
 )
 
 // cert-manager settings.
@@ -71,6 +72,9 @@ func certManager(a Args) chart.Args {
 	return chart.Args{
 		Chart:     versions.CertManager,
 		Namespace: CertManagerNamespace,
+		// The controller, cainjector, webhook and startup check run as
+		// non-root with the runtime's seccomp profile and no capabilities.
+		PodSecurity: podsecurity.Policy{Level: podsecurity.Restricted},
 		Values: certManagerValues{
 			CRDs: certManagerCRDs{Enabled: true, Keep: true},
 			certManagerDeployment: deployment("cert-manager", "controller",

@@ -11,6 +11,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/internal/podsecurity"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -25,9 +26,13 @@ type Namespace struct {
 	Resource *corev1.Namespace
 }
 
-// NewNamespace creates the services' namespace. Pod Security admission
-// enforces the baseline profile and warns about anything short of
-// restricted. Pass the cluster's Kubernetes provider in opts.
+// PodSecurity of the services' namespace: restricted. Everything the
+// program runs there (ChromaDB and its sync jobs) passes it, and the
+// application's pods must too.
+var PodSecurity = podsecurity.Policy{Level: podsecurity.Restricted}
+
+// NewNamespace creates the services' namespace with Pod Security admission
+// at PodSecurity. Pass the cluster's Kubernetes provider in opts.
 func NewNamespace(ctx *pulumi.Context, name, namespace string, opts ...pulumi.ResourceOption) (*Namespace, error) {
 	if !check.DNSLabel(namespace, 63) {
 		return nil, fmt.Errorf("apps %s: namespace (%q) must be a Kubernetes namespace name", name, namespace)
@@ -37,11 +42,10 @@ func NewNamespace(ctx *pulumi.Context, name, namespace string, opts ...pulumi.Re
 		return nil, fmt.Errorf("apps %s: register: %w", name, err)
 	}
 	ns, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(namespace), Labels: pulumi.StringMap{
-			"app.kubernetes.io/part-of":          pulumi.String("tars"),
-			"pod-security.kubernetes.io/enforce": pulumi.String("baseline"),
-			"pod-security.kubernetes.io/warn":    pulumi.String("restricted"),
-		}},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(namespace),
+			Labels:      pulumi.ToStringMap(podsecurity.With(PodSecurity.Labels(), map[string]string{"app.kubernetes.io/part-of": "tars"})),
+			Annotations: pulumi.ToStringMap(PodSecurity.Annotations()),
+		},
 	}, pulumi.Parent(n))
 	if err != nil {
 		return nil, fmt.Errorf("apps %s: namespace: %w", name, err)

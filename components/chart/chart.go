@@ -20,6 +20,7 @@ import (
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/internal/podsecurity"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -56,6 +57,10 @@ type Args struct {
 	// Namespace the release is installed into. Required. The block creates
 	// it unless it is built in (kube-system …) or NamespaceResource is set.
 	Namespace string
+	// PodSecurity of the namespace the block creates (Pod Security
+	// admission labels, and the reason below restricted). Required when
+	// the block creates the namespace.
+	PodSecurity podsecurity.Policy
 	// NamespaceResource is the Namespace another component created and
 	// owns (a namespace shared by several releases), or the release that
 	// created it (its Helm field); the release waits for it and the block
@@ -135,6 +140,11 @@ func (a Args) Validate() error {
 	}
 	if a.Timeout < time.Minute {
 		p.Addf("timeout", "(%s) must be at least 1m", a.Timeout)
+	}
+	if a.NamespaceResource == nil && !slices.Contains(builtinNamespaces, a.Namespace) {
+		if err := a.PodSecurity.Validate(); err != nil {
+			p.Addf("podSecurity", "of namespace %s, which the block creates: %v", a.Namespace, err)
+		}
 	}
 	if a.NamespaceResource != nil {
 		if _, custom := a.NamespaceResource.(pulumi.CustomResource); !custom {
@@ -260,10 +270,10 @@ func (r *Release) namespace(ctx *pulumi.Context, name string, a Args) (pulumi.Re
 	return corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
 		Metadata: &metav1.ObjectMetaArgs{
 			Name: pulumi.String(a.Namespace),
-			Labels: pulumi.StringMap{
-				"app.kubernetes.io/part-of":    pulumi.String("tars"),
-				"app.kubernetes.io/managed-by": pulumi.String("pulumi"),
-			},
+			Labels: pulumi.ToStringMap(podsecurity.With(a.PodSecurity.Labels(), map[string]string{
+				"app.kubernetes.io/part-of": "tars", "app.kubernetes.io/managed-by": "pulumi",
+			})),
+			Annotations: pulumi.ToStringMap(a.PodSecurity.Annotations()),
 		},
 	}, pulumi.Parent(r))
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/slo"
 	"maps"
 	"net/netip"
 	"slices"
@@ -18,7 +19,7 @@ const (
 	// story (anti-affinity, zone spread) assumes three.
 	DefaultAvailabilityZones = 3
 	// DefaultLogRetentionDays keeps control-plane logs for 90 days.
-	DefaultLogRetentionDays = 90
+	DefaultLogRetentionDays = slo.ControlPlaneLogRetentionDays
 	// DefaultDiskSizeGiB is the gp3 root volume of each node.
 	DefaultDiskSizeGiB = 100
 	// DefaultCapacityType buys on-demand nodes.

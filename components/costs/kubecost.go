@@ -10,6 +10,7 @@ import (
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/check"
 	"github.com/tars-platform/infra/internal/costmodel"
+	"github.com/tars-platform/infra/internal/podsecurity"
 	"github.com/tars-platform/infra/slo"
 )
 
@@ -232,6 +233,7 @@ func kubecostRelease(a Args) chart.Args {
 	sm := kcMonitor{Enabled: true, AdditionalLabels: map[string]string{"release": monitoring.ReleaseName}}
 	return chart.Args{
 		Chart: versions.Kubecost, ReleaseName: KubecostRelease, Namespace: KubecostNamespace,
+		PodSecurity: podsecurity.Policy{Level: podsecurity.Privileged, Reason: "kubecost-network-costs (DaemonSet) reads the node's conntrack table: host network, hostPath nf-conntrack and netfilter, hostPort 3001, privileged; the rest of Kubecost runs restricted"},
 		// The ServiceMonitor CRD.
 		DependsOn: a.DependsOn,
 		Tags:      a.Tags,

@@ -8,6 +8,7 @@ import (
 	"github.com/tars-platform/infra/components/chart"
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/internal/podsecurity"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -196,9 +197,13 @@ func (v VPA) manifest() map[string]any {
 
 // vpaValues are the values set on vertical-pod-autoscaler 0.11.0.
 type vpaValues struct {
-	AdmissionController vpaAdmission `json:"admissionController"`
-	Recommender         vpaComponent `json:"recommender"`
-	Updater             vpaComponent `json:"updater"`
+	// The chart's default (non-root 65534) plus what Pod Security's
+	// restricted level asks, for every part.
+	PodSecurityContext       chart.PodSecurityContext       `json:"podSecurityContext"`
+	ContainerSecurityContext chart.ContainerSecurityContext `json:"containerSecurityContext"`
+	AdmissionController      vpaAdmission                   `json:"admissionController"`
+	Recommender              vpaComponent                   `json:"recommender"`
+	Updater                  vpaComponent                   `json:"updater"`
 }
 
 type vpaComponent struct {
@@ -227,14 +232,20 @@ type vpaCertManager struct {
 // PodDisruptionBudgets (minAvailable 1) expect.
 const vpaReplicas = 2
 
+// vpaUID is the chart's default user (nobody).
+const vpaUID = 65534
+
 func vpaRelease(a Args) chart.Args {
 	small := chart.Burstable(chart.ResourceList{CPU: "50m", Memory: "128Mi"}, chart.ResourceList{CPU: "500m", Memory: "512Mi"})
 	return chart.Args{
 		Chart: versions.VerticalPodAutoscaler, ReleaseName: VPARelease, Namespace: VPANamespace,
+		PodSecurity: podsecurity.Policy{Level: podsecurity.Restricted},
 		// cert-manager's CRDs and webhook serve the admission controller's certificate.
 		DependsOn: a.CertManager,
 		Tags:      a.Tags,
 		Values: vpaValues{
+			PodSecurityContext:       chart.RestrictedPod(vpaUID),
+			ContainerSecurityContext: chart.RestrictedContainer(),
 			AdmissionController: vpaAdmission{
 				vpaComponent: vpaComponent{Replicas: vpaReplicas, Resources: small},
 				CertManager:  vpaCertManager{Enabled: true, CreateSelfSignedIssuer: enabled{Enabled: true}},

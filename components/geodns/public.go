@@ -36,9 +36,12 @@ type PublicIngressArgs struct {
 func NewPublicIngress(ctx *pulumi.Context, name string, a PublicIngressArgs, opts ...pulumi.ResourceOption) (*networkingv1.Ingress, pulumi.StringOutput, error) {
 	const alb = "alb.ingress.kubernetes.io/"
 	annotations := pulumi.StringMap{
-		alb + "scheme":           pulumi.String("internet-facing"),
-		alb + "target-type":      pulumi.String("ip"),
-		alb + "listen-ports":     pulumi.String(`[{"HTTPS":443}]`),
+		alb + "scheme":      pulumi.String("internet-facing"),
+		alb + "target-type": pulumi.String("ip"),
+		// 443 only, and 80 answering with a redirect to 443: the load
+		// balancer's security group admits the world on these two ports.
+		alb + "listen-ports":     pulumi.String(`[{"HTTP":80},{"HTTPS":443}]`),
+		alb + "ssl-redirect":     pulumi.String("443"),
 		alb + "certificate-arn":  a.CertificateArn,
 		alb + "ssl-policy":       pulumi.String(TLSPolicy),
 		alb + "healthcheck-path": pulumi.String(a.HealthCheckPath),

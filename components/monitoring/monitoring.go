@@ -18,6 +18,7 @@ import (
 	"github.com/tars-platform/infra/components/chart"
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/internal/podsecurity"
 	"github.com/tars-platform/infra/slo"
 )
 
@@ -131,6 +132,15 @@ func (a Args) Validate() error {
 	return p.Err()
 }
 
+// PodSecurity of the monitoring namespace: privileged. node-exporter
+// (DaemonSet kube-prometheus-stack-prometheus-node-exporter) shares the
+// node's network and PID namespaces and mounts /, /proc and /sys to report
+// the node; that is what it is for. Below it, Alloy (DaemonSet alloy)
+// reads the node's pod logs through hostPath as root, and Jaeger, the
+// OpenTelemetry collector, OpenSearch and its index cleaner set no
+// restricted security context (baseline). audit and warn stay restricted.
+var PodSecurity = podsecurity.Policy{Level: podsecurity.Privileged, Reason: "node-exporter (DaemonSet kube-prometheus-stack-prometheus-node-exporter) needs the host network and PID namespaces and hostPath /, /proc, /sys; alloy (DaemonSet) reads pod logs through hostPath as root; jaeger, otel-collector-opentelemetry-collector, opensearch-cluster-master and jaeger-es-index-cleaner set no restricted security context"}
+
 // Monitoring is the component.
 type Monitoring struct {
 	pulumi.ResourceState
@@ -162,9 +172,12 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("monitoring %s: register: %w", name, err)
 	}
 	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Namespace), Labels: pulumi.StringMap{
-			"app.kubernetes.io/part-of": pulumi.String("tars"), "app.kubernetes.io/managed-by": pulumi.String("pulumi"),
-		}},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Namespace),
+			Labels: pulumi.ToStringMap(podsecurity.With(PodSecurity.Labels(), map[string]string{
+				"app.kubernetes.io/part-of": "tars", "app.kubernetes.io/managed-by": "pulumi",
+			})),
+			Annotations: pulumi.ToStringMap(PodSecurity.Annotations()),
+		},
 	}, pulumi.Parent(m))
 	if err != nil {
 		return nil, fmt.Errorf("monitoring %s: namespace: %w", name, err)

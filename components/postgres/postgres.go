@@ -23,6 +23,7 @@ import (
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/components/postgres/pgconf"
 	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/internal/podsecurity"
 	"github.com/tars-platform/infra/slo"
 )
 
@@ -56,6 +57,11 @@ const (
 	// MinPasswordLength of the two roles' passwords.
 	MinPasswordLength = 16
 )
+
+// PodSecurity of the database namespace: restricted (CloudNativePG runs
+// its instances as uid 26 with the runtime's seccomp profile, no
+// capabilities and a read-only root file system).
+var PodSecurity = podsecurity.Policy{Level: podsecurity.Restricted}
 
 // Database is the component.
 type Database struct {
@@ -116,7 +122,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("postgres %s: backup role: %w", name, err)
 	}
 	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Namespace), Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("tars")}},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Namespace),
+			Labels:      pulumi.ToStringMap(podsecurity.With(PodSecurity.Labels(), map[string]string{"app.kubernetes.io/part-of": "tars"})),
+			Annotations: pulumi.ToStringMap(PodSecurity.Annotations())},
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: namespace: %w", name, err)
@@ -415,6 +423,8 @@ func operatorRelease(a Args) chart.Args {
 	return chart.Args{
 		Chart:     versions.CloudNativePG,
 		Namespace: OperatorNamespace,
+		// The operator and the Barman Cloud plugin run restricted.
+		PodSecurity: podsecurity.Policy{Level: podsecurity.Restricted},
 		Values: operatorValues{
 			ReplicaCount: OperatorReplicas,
 			Resources:    chart.Burstable(chart.ResourceList{CPU: "100m", Memory: "256Mi"}, chart.ResourceList{CPU: "1", Memory: "512Mi"}),

@@ -11,6 +11,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tars-platform/infra/internal/podsecurity"
 )
 
 // TypeToken is the component's Pulumi type.
@@ -28,6 +29,11 @@ const (
 	clientService = "redis"
 	passwordKey   = "password"
 )
+
+// PodSecurity of the Redis namespace: restricted (the members, the
+// formation Job and the rejoin CronJob run as non-root with the runtime's
+// seccomp profile and no capabilities).
+var PodSecurity = podsecurity.Policy{Level: podsecurity.Restricted}
 
 // Cluster is the component.
 type Cluster struct {
@@ -67,7 +73,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	parent := pulumi.Parent(c)
 	ns, err := corev1.NewNamespace(ctx, name+"-namespace", &corev1.NamespaceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Namespace), Labels: pulumi.StringMap{"app.kubernetes.io/part-of": pulumi.String("tars")}},
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Namespace),
+			Labels:      pulumi.ToStringMap(podsecurity.With(PodSecurity.Labels(), map[string]string{"app.kubernetes.io/part-of": "tars"})),
+			Annotations: pulumi.ToStringMap(PodSecurity.Annotations())},
 	}, parent)
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: namespace: %w", name, err)

@@ -48,6 +48,12 @@ func fieldEnv(name, path string) corev1.EnvVarArgs {
 	return corev1.EnvVarArgs{Name: pulumi.String(name), ValueFrom: &corev1.EnvVarSourceArgs{FieldRef: &corev1.ObjectFieldSelectorArgs{FieldPath: pulumi.String(path)}}}
 }
 
+// runtimeDefault is the container runtime's seccomp profile, which Pod
+// Security's restricted level requires.
+func runtimeDefault() *corev1.SeccompProfileArgs {
+	return &corev1.SeccompProfileArgs{Type: pulumi.String("RuntimeDefault")}
+}
+
 func nonRoot() *corev1.SecurityContextArgs {
 	return &corev1.SecurityContextArgs{
 		RunAsNonRoot: pulumi.Bool(true), RunAsUser: pulumi.Int(redisUID), AllowPrivilegeEscalation: pulumi.Bool(false),
@@ -92,7 +98,7 @@ func (c *Cluster) newStatefulSet(ctx *pulumi.Context, name string, a Args, opts 
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{Labels: labels},
 				Spec: &corev1.PodSpecArgs{
-					SecurityContext: &corev1.PodSecurityContextArgs{RunAsNonRoot: pulumi.Bool(true), RunAsUser: pulumi.Int(redisUID), FsGroup: pulumi.Int(redisUID)},
+					SecurityContext: &corev1.PodSecurityContextArgs{RunAsNonRoot: pulumi.Bool(true), RunAsUser: pulumi.Int(redisUID), FsGroup: pulumi.Int(redisUID), SeccompProfile: runtimeDefault()},
 					// Members spread evenly over the zones and over the
 					// nodes: on the three nodes a region starts with, two
 					// per node and two per zone (a required one-per-node
@@ -211,7 +217,7 @@ func formationPod(a Args) *corev1.PodTemplateSpecArgs {
 		Metadata: &metav1.ObjectMetaArgs{Labels: labels},
 		Spec: &corev1.PodSpecArgs{
 			RestartPolicy:   pulumi.String("OnFailure"),
-			SecurityContext: &corev1.PodSecurityContextArgs{RunAsNonRoot: pulumi.Bool(true), RunAsUser: pulumi.Int(redisUID)},
+			SecurityContext: &corev1.PodSecurityContextArgs{RunAsNonRoot: pulumi.Bool(true), RunAsUser: pulumi.Int(redisUID), SeccompProfile: runtimeDefault()},
 			Containers: corev1.ContainerArray{corev1.ContainerArgs{
 				Name:    pulumi.String("cluster-create"),
 				Image:   pulumi.String(versions.Redis),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/policyx"
+	"github.com/tars-platform/infra/slo"
 )
 
 // Type tokens the security rules read.
@@ -18,6 +19,8 @@ const (
 	typeRolePolicy  = "aws:iam/rolePolicy:RolePolicy"
 	typeIAMPolicy   = "aws:iam/policy:Policy"
 	typeK8sSecret   = "kubernetes:core/v1:Secret"
+	typeNamespace   = "kubernetes:core/v1:Namespace"
+	typeLogGroup    = "aws:cloudwatch/logGroup:LogGroup"
 	requiredLogSet  = "api, audit, authenticator"
 	secretsResource = "secrets"
 )
@@ -44,6 +47,16 @@ func securityPolicies() []policyx.Policy {
 		resourcePolicy("irsa-trust-one-service-account",
 			"A role trusted through an EKS OIDC provider names exactly one namespace/service account with StringEquals on sub and aud.",
 			mandatory, nil, []string{typeIAMRole}, irsaTrust),
+		resourcePolicy("eks-endpoint-restricted",
+			"A public EKS API endpoint admits only listed ranges, never the whole internet (0.0.0.0/0, ::/0, or no list, which AWS reads as 0.0.0.0/0).",
+			mandatory, nil, []string{typeEKSCluster}, eksEndpointRestricted),
+		resourcePolicy("control-plane-log-retention",
+			fmt.Sprintf("The EKS control-plane log group keeps its logs at least %d days (or forever).", slo.ControlPlaneLogRetentionDays),
+			mandatory, schema(map[string]map[string]any{"minDays": {"type": "number", "default": slo.ControlPlaneLogRetentionDays}}),
+			[]string{typeLogGroup}, controlPlaneLogRetention),
+		resourcePolicy("namespace-pod-security",
+			"Every namespace the program creates enforces a Pod Security level, audits and warns at restricted, and says why when it enforces less than restricted.",
+			mandatory, nil, []string{typeNamespace}, namespacePodSecurity),
 		resourcePolicy("no-plaintext-secrets",
 			"Passwords, tokens, webhooks, routing keys and Kubernetes Secret data are Pulumi secrets in every input.",
 			mandatory, nil, nil, noPlaintextSecrets),
@@ -212,4 +225,80 @@ func walkPlaintext(v property.Value, path string, out *[]string) {
 			*out = append(*out, fmt.Sprintf("%s contains a credential (webhook URL or private key) in plain text", path))
 		}
 	}
+}
+
+func eksEndpointRestricted(r policyx.AnalyzerResource, _ map[string]any) []string {
+	vpc := at(r.Properties, "vpcConfig")
+	if !vpc.IsMap() {
+		return nil
+	}
+	if public, ok := boolean(vpc.AsMap(), "endpointPublicAccess"); !ok || !public {
+		return nil
+	}
+	cidrs := stringList(vpc.AsMap(), "publicAccessCidrs")
+	if len(cidrs) == 0 {
+		return []string{"the public API endpoint lists no publicAccessCidrs: AWS opens it to 0.0.0.0/0"}
+	}
+	var out []string
+	for _, c := range cidrs {
+		if c == "0.0.0.0/0" || c == "::/0" {
+			out = append(out, fmt.Sprintf("the public API endpoint admits %s: the whole internet", c))
+		}
+	}
+	return out
+}
+
+func controlPlaneLogRetention(r policyx.AnalyzerResource, cfg map[string]any) []string {
+	name, _ := str(r.Properties, "name")
+	if !strings.HasPrefix(name, "/aws/eks/") || !strings.HasSuffix(name, "/cluster") {
+		return nil
+	}
+	days, ok := num(r.Properties, "retentionInDays")
+	minDays, _ := cfg["minDays"].(float64)
+	if v, isInt := cfg["minDays"].(int); isInt {
+		minDays = float64(v)
+	}
+	if ok && days > 0 && days < minDays {
+		return []string{fmt.Sprintf("%s keeps the control-plane logs %v days, under the %v the audit trail needs", name, days, minDays)}
+	}
+	return nil
+}
+
+// The Pod Security admission labels and the reason annotation
+// (internal/podsecurity).
+const (
+	labelEnforce     = "pod-security.kubernetes.io/enforce"
+	labelAudit       = "pod-security.kubernetes.io/audit"
+	labelWarn        = "pod-security.kubernetes.io/warn"
+	annotationReason = "tars.io/pod-security-reason"
+)
+
+func namespacePodSecurity(r policyx.AnalyzerResource, _ map[string]any) []string {
+	name, _ := str(r.Properties, "metadata.name")
+	// Label keys contain dots: look them up whole.
+	get := func(k string) string {
+		if v := keys(r.Properties, "metadata", "labels", k); v.IsString() {
+			return v.AsString()
+		}
+		return ""
+	}
+	var out []string
+	level := get(labelEnforce)
+	switch level {
+	case "restricted":
+	case "baseline", "privileged":
+		if v := keys(r.Properties, "metadata", "annotations", annotationReason); !v.IsString() || v.AsString() == "" {
+			out = append(out, fmt.Sprintf("namespace %s enforces Pod Security %s without saying why (annotation %s)", name, level, annotationReason))
+		}
+	case "":
+		out = append(out, fmt.Sprintf("namespace %s enforces no Pod Security level (label %s)", name, labelEnforce))
+	default:
+		out = append(out, fmt.Sprintf("namespace %s enforces an unknown Pod Security level %q", name, level))
+	}
+	for _, k := range []string{labelAudit, labelWarn} {
+		if get(k) != "restricted" {
+			out = append(out, fmt.Sprintf("namespace %s: %s is %q, want restricted (every shortfall reported)", name, k, get(k)))
+		}
+	}
+	return out
 }

@@ -238,6 +238,7 @@ func mockPeerOutputs(dir string, cfg *StackConfig) (map[string]any, []string, er
 		stacks.OutChromaBucket:         chromadb.BucketName(MockAccountID, awsRegion),
 		stacks.OutHealthCheckID:        mockID("aws:route53/healthCheck:HealthCheck", peerStack),
 		stacks.OutDNSZoneID:            "Z0MOCKZONE",
+		stacks.OutJWTSecret:            "mock-jwt-secret-of-the-peer-0123456789abcdefghijklmnopqrstuvwxyzABCDEF",
 		stacks.OutDNSFailoverName:      "api-failover.tars.example.com",
 		stacks.OutTopology: map[string]any{"singletonsOwner": peerTopo["singletonsOwner"], "postgresPrimary": peerTopo["postgresPrimary"],
 			"dnsPrimary": peerTopo["dnsPrimary"], "promotionToken": false},
