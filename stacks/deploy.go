@@ -74,6 +74,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	redisArgs := cfg.Redis
 	redisArgs.MonitoringDependsOn = mon.Ready
 	redisArgs.ZoneSubnets = cl.PrivateSubnetCIDRs
+	redisArgs.CertManagerDependsOn = []pulumi.Resource{adds.CertManager.Helm}
 	rc, err := redis.New(ctx, region+"-redis", redisArgs, pulumi.Provider(cl.Provider))
 	if err != nil {
 		return err

@@ -43,7 +43,7 @@ const testPassword = "loopback-test-password"
 func rcli(t *testing.T, addr string, args ...string) string {
 	t.Helper()
 	host, port, _ := strings.Cut(addr, ":")
-	cmd := exec.Command("redis-cli", append([]string{"-h", host, "-p", port}, args...)...)
+	cmd := exec.Command("redis-cli", append(append(cliTLSArgs(t), "-h", host, "-p", port), args...)...)
 	cmd.Env = append(os.Environ(), "REDISCLI_AUTH="+testPassword)
 	out, _ := cmd.CombinedOutput() // a dead member answers with an error text; callers check content
 	return strings.ReplaceAll(string(out), "\r", "")
@@ -59,7 +59,8 @@ func infoField(t *testing.T, addr, field string) string {
 }
 
 // startMembers runs the component's rendered redis.conf on loopback: only
-// the ports, the directories, the bind and announce addresses change.
+// the ports, the directories, the bind and announce addresses and the TLS
+// files (the test's CA and certificate, redis_tls_test.go) change.
 func startMembers(t *testing.T, n int) []member {
 	t.Helper()
 	if os.Getenv(redisSkipEnv) == "1" {
@@ -118,12 +119,20 @@ func freePortPair(t *testing.T) int {
 	return 0
 }
 
-// launch starts one member in dir with the component's rendered redis.conf.
+// launch starts one member in dir with the component's rendered redis.conf:
+// TLS only (port 0), the client port on tls-port.
 func launch(t *testing.T, dir string, port, bus int) member {
 	t.Helper()
 	args := redis.Args{StorageClass: "unused"}.WithDefaults()
-	conf := args.RedisConfig().
-		Set("port", strconv.Itoa(port)).
+	files := redisTLS(t)
+	conf := args.RedisConfig()
+	plain, _ := conf.Get("port")
+	require.Equal(t, "0", plain, "no plaintext port")
+	conf = conf.
+		Set("tls-port", strconv.Itoa(port)).
+		Set("tls-cert-file", files.cert).
+		Set("tls-key-file", files.key).
+		Set("tls-ca-cert-file", files.ca).
 		Set("cluster-port", strconv.Itoa(bus)).
 		Set("bind", "127.0.0.1").
 		Set("dir", dir).
@@ -160,7 +169,7 @@ func launch(t *testing.T, dir string, port, bus int) member {
 			t.Fatalf("redis-server on port %d exited (%v):\n%s", port, err, log)
 		default:
 		}
-		out, err := exec.Command("redis-cli", "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-a", testPassword, "--no-auth-warning", "config", "get", "dir").Output()
+		out, err := exec.Command("redis-cli", append(cliTLSArgs(t), "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-a", testPassword, "--no-auth-warning", "config", "get", "dir")...).Output()
 		if err == nil && strings.Contains(string(out), dir) {
 			return m
 		}
@@ -227,7 +236,7 @@ func script(t *testing.T, members []member, env ...string) (string, error) {
 	}
 	cmd := exec.Command("sh", path)
 	cmd.Env = append(os.Environ(), "REDIS_NODES="+strings.Join(addrs, " "), "REDIS_PASSWORD="+testPassword,
-		"REDIS_MASTERS=3", "REDIS_REPLICAS=1", "REDIS_WAIT_SECONDS=60", zoneEnv(members))
+		"REDIS_MASTERS=3", "REDIS_REPLICAS=1", "REDIS_WAIT_SECONDS=60", zoneEnv(members), "REDIS_TLS_CA="+redisTLS(t).ca)
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -240,7 +249,7 @@ func scriptWith(t *testing.T, nodes []string, members []member, env ...string) (
 	require.NoError(t, os.WriteFile(path, []byte(redis.ClusterCreateScript), 0o700))
 	cmd := exec.Command("sh", path)
 	cmd.Env = append(os.Environ(), "REDIS_NODES="+strings.Join(nodes, " "), "REDIS_PASSWORD="+testPassword,
-		"REDIS_MASTERS=3", "REDIS_REPLICAS=1", "REDIS_WAIT_SECONDS=60", zoneEnv(members))
+		"REDIS_MASTERS=3", "REDIS_REPLICAS=1", "REDIS_WAIT_SECONDS=60", zoneEnv(members), "REDIS_TLS_CA="+redisTLS(t).ca)
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -588,7 +597,7 @@ func TestRedisClusterSpreadsZonesAndReAddsAnEmptyMember(t *testing.T) {
 	out, err := script(t, members, "REDIS_WAIT_SECONDS=15")
 	require.Error(t, err, "the script must fail when slots are uncovered:\n%s", out)
 	assert.Contains(t, out, "slots are uncovered")
-	assert.Contains(t, out, "redis-cli --cluster fix")
+	assert.Contains(t, out, "redis-cli --tls --cacert "+redisTLS(t).ca+" --cluster fix")
 	assert.Equal(t, slotsBefore, slotOwners(t, members[0].addr), "no slot was reassigned")
 }
 

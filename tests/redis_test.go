@@ -122,6 +122,85 @@ func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
 		assert.Equal(t, v, conf[k], k)
 	}
 	assert.NotContains(t, conf, "requirepass", "the password never lands in a ConfigMap")
+
+	// TLS only: no plaintext port; clients, the bus and replication on TLS
+	// with the certificate cert-manager issues, mounted from its Secret.
+	for k, v := range map[string]string{
+		"port": "0", "tls-port": "6379", "tls-cluster": "yes", "tls-replication": "yes", "cluster-port": "16379",
+		"tls-cert-file": "/tls/tls.crt", "tls-key-file": "/tls/tls.key", "tls-ca-cert-file": "/tls/ca.crt",
+	} {
+		assert.Equal(t, v, conf[k], k)
+	}
+	assert.Contains(t, []string{"yes", "optional"}, conf["tls-auth-clients"])
+	for _, p := range []string{"livenessProbe", "readinessProbe"} {
+		cmd := fmt.Sprint(srv[p].(map[string]any)["exec"].(map[string]any)["command"])
+		assert.Contains(t, cmd, "redis-cli --tls --cacert /tls/ca.crt -p 6379 ping", p)
+	}
+	exporterEnv := map[string]any{}
+	for _, e := range exporter["env"].([]any) {
+		exporterEnv[e.(map[string]any)["name"].(string)] = e.(map[string]any)["value"]
+	}
+	assert.Equal(t, "rediss://localhost:6379", exporterEnv["REDIS_ADDR"], "the exporter scrapes over TLS")
+	assert.Equal(t, "/tls/ca.crt", exporterEnv["REDIS_EXPORTER_TLS_CA_CERT_FILE"])
+	assert.Equal(t, "/tls/ca.crt", env["REDIS_TLS_CA"], "the formation Job and the rejoin CronJob talk TLS")
+
+	cert := one(t, g, "kubernetes:cert-manager.io/v1:Certificate", "us-east-redis-tls")
+	assert.Equal(t, "tars-data", cert.Input("metadata.namespace"))
+	dnsNames := fmt.Sprint(cert.Input("spec.dnsNames"))
+	for i := range 6 {
+		assert.Contains(t, cert.Input("spec.dnsNames"), fmt.Sprintf("redis-%d.redis-headless.tars-data.svc.cluster.local", i), "member %d's stable name", i)
+	}
+	for _, n := range []string{"redis.tars-data.svc.cluster.local", "redis.tars-data.svc", "redis", "localhost"} {
+		assert.Contains(t, cert.Input("spec.dnsNames"), n, dnsNames)
+	}
+	assert.Subset(t, cert.Input("spec.usages"), []any{"server auth", "client auth"})
+	assert.Equal(t, "2160h", cert.Input("spec.duration"))
+	assert.Equal(t, "720h", cert.Input("spec.renewBefore"))
+	assert.Equal(t, "condition=Ready", cert.Input("metadata.annotations").(map[string]any)["pulumi.com/waitFor"], "the members start with their certificate")
+	// Its issuer is a CA Issuer on a CA Certificate a self-signed Issuer signed.
+	issuers := map[string]map[string]any{}
+	for _, r := range g.ByType("kubernetes:cert-manager.io/v1:Issuer") {
+		if r.Input("metadata.namespace") == "tars-data" {
+			issuers[fmt.Sprint(r.Input("metadata.name"))] = r.Input("spec").(map[string]any)
+		}
+	}
+	ref := cert.Input("spec.issuerRef").(map[string]any)
+	assert.Equal(t, "Issuer", ref["kind"])
+	caSecret := dig(issuers[fmt.Sprint(ref["name"])], "ca")["secretName"]
+	require.NotNil(t, caSecret, "the certificate's issuer is a CA Issuer")
+	var caCert map[string]any
+	for _, r := range g.ByType("kubernetes:cert-manager.io/v1:Certificate") {
+		if r.Input("spec.secretName") == caSecret {
+			caCert = r.Input("spec").(map[string]any)
+		}
+	}
+	require.NotNil(t, caCert, "no Certificate writes the CA Secret %v", caSecret)
+	assert.Equal(t, true, caCert["isCA"])
+	assert.Contains(t, issuers[fmt.Sprint(caCert["issuerRef"].(map[string]any)["name"])], "selfSigned")
+	// The StatefulSet mounts the certificate's Secret where redis.conf reads it.
+	certSecret := cert.Input("spec.secretName")
+	mounted := ""
+	for _, v := range pod["volumes"].([]any) {
+		if vol := dig(v.(map[string]any), "secret"); vol["secretName"] == certSecret && vol["items"] == nil {
+			name := v.(map[string]any)["name"]
+			for _, m := range srv["volumeMounts"].([]any) {
+				if m.(map[string]any)["name"] == name {
+					mounted = fmt.Sprint(m.(map[string]any)["mountPath"])
+				}
+			}
+		}
+	}
+	assert.Equal(t, "/tls", mounted, "the redis container mounts Secret %v", certSecret)
+	// Ordering: the CA chain after cert-manager's release, the members after their certificate.
+	var certManager string
+	for _, r := range g.ByType("kubernetes:helm.sh/v3:Release") {
+		if r.Input("chart") == versions.CertManager.Name {
+			certManager = r.URN
+		}
+	}
+	require.NotEmpty(t, certManager)
+	assert.True(t, g.Upstream(cert.URN)[certManager], "the certificate waits for cert-manager")
+	assert.True(t, g.Upstream(sts.URN)[cert.URN], "the members wait for their certificate")
 }
 
 // TestRedisDefaults: what an empty tars:redis gets (seed 003's cluster).

@@ -77,6 +77,10 @@ type Args struct {
 	// that installs prometheus-operator's CRDs (monitoring.Monitoring.Ready).
 	// Required: a ServiceMonitor created before its CRD fails `pulumi up`.
 	MonitoringDependsOn []pulumi.Resource `json:"-"`
+	// CertManagerDependsOn is cert-manager's release (addons.Addons.CertManager):
+	// it installs the Issuer and Certificate CRDs and issues the members'
+	// TLS certificate. Required: the members start only with it.
+	CertManagerDependsOn []pulumi.Resource `json:"-"`
 }
 
 // WithDefaults fills zero fields.

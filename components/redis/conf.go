@@ -58,9 +58,28 @@ func (c Config) Render() string {
 // persistence, protected mode on. The password is not here: it comes from
 // the Secret at start (--requirepass/--masterauth) and never lands in a
 // ConfigMap. The announce hostname is set per pod at start.
+//
+// Only TLS is spoken (issue #22): no plaintext port (port 0); clients on
+// Port, the cluster bus and replication on TLS with the certificate
+// cert-manager issues (TLSSecretName, mounted at TLSMountPath).
+// tls-auth-clients is optional, not yes: the applications connect from
+// their own namespace with TLS and the password, and the namespaced CA
+// cannot issue them client certificates without its key being copied into
+// their namespace (where it could sign a member's certificate). A client
+// that presents a certificate must present one of this CA; the members
+// always present theirs on the bus and for replication, and only members
+// reach the bus port (the NetworkPolicy).
 func (a Args) RedisConfig() Config {
 	return Config{
-		{"port", fmt.Sprint(Port)},
+		{"port", "0"},
+		{"tls-port", fmt.Sprint(Port)},
+		{"tls-cert-file", TLSCertFile},
+		{"tls-key-file", TLSKeyFile},
+		{"tls-ca-cert-file", TLSCAFile},
+		{"tls-auth-clients", "optional"},
+		{"tls-replication", "yes"},
+		{"tls-cluster", "yes"},
+		{"tls-protocols", `"TLSv1.2 TLSv1.3"`},
 		{"bind", "0.0.0.0"},
 		{"protected-mode", "yes"},
 		{"dir", "/data"},

@@ -1,6 +1,8 @@
 // Package redis is the region's Redis Cluster (seed 003): six members,
 // three masters with one replica each, formed by an idempotent Job, spread
-// across zones and nodes, persisted with AOF and RDB on encrypted volumes.
+// across zones and nodes, persisted with AOF and RDB on encrypted volumes,
+// speaking only TLS (clients, bus, replication) with certificates from a
+// cert-manager CA of its own namespace (tls.go).
 package redis
 
 import (
@@ -67,6 +69,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if len(args.MonitoringDependsOn) == 0 {
 		return nil, fmt.Errorf("redis %s: invalid args: monitoringDependsOn must name what installs the ServiceMonitor CRD", name)
 	}
+	if len(args.CertManagerDependsOn) == 0 {
+		return nil, fmt.Errorf("redis %s: invalid args: certManagerDependsOn must name cert-manager's release (it installs the Issuer and Certificate CRDs and issues the members' TLS certificate)", name)
+	}
 	c := &Cluster{}
 	if err := ctx.RegisterComponentResource(TypeToken, name, c, opts...); err != nil {
 		return nil, fmt.Errorf("redis %s: register: %w", name, err)
@@ -96,7 +101,11 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := c.newServices(ctx, name, args, parent, inNS); err != nil {
 		return nil, fmt.Errorf("redis %s: services: %w", name, err)
 	}
-	sts, err := c.newStatefulSet(ctx, name, args, parent, inNS)
+	cert, err := c.newTLS(ctx, name, args, parent, pulumi.DependsOn(append([]pulumi.Resource{ns}, args.CertManagerDependsOn...)))
+	if err != nil {
+		return nil, fmt.Errorf("redis %s: tls: %w", name, err)
+	}
+	sts, err := c.newStatefulSet(ctx, name, args, parent, pulumi.DependsOn([]pulumi.Resource{ns, cert}))
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: statefulset: %w", name, err)
 	}

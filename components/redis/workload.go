@@ -27,10 +27,15 @@ const startCommand = `exec redis-server /etc/redis/redis.conf ` +
 	`--requirepass "$REDIS_PASSWORD" --masterauth "$REDIS_PASSWORD" ` +
 	`--cluster-announce-hostname "$POD_NAME.$HEADLESS_SERVICE.$POD_NAMESPACE.svc.cluster.local"`
 
-// probe pings the member every ProbePeriodSeconds.
+// cliTLS are redis-cli's flags to reach a member: TLS, verifying the
+// member's certificate against the CA.
+var cliTLS = "--tls --cacert " + TLSCAFile
+
+// probe pings the member every ProbePeriodSeconds, over TLS.
 func probe(initialDelay int) *corev1.ProbeArgs {
 	return &corev1.ProbeArgs{
-		Exec:                &corev1.ExecActionArgs{Command: pulumi.ToStringArray([]string{"sh", "-c", `REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p 6379 ping | grep -q PONG`})},
+		Exec: &corev1.ExecActionArgs{Command: pulumi.ToStringArray([]string{"sh", "-c",
+			fmt.Sprintf(`REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli %s -p %d ping | grep -q PONG`, cliTLS, Port)})},
 		InitialDelaySeconds: pulumi.Int(initialDelay),
 		PeriodSeconds:       pulumi.Int(ProbePeriodSeconds),
 		TimeoutSeconds:      pulumi.Int(5),
@@ -139,20 +144,26 @@ func (c *Cluster) newStatefulSet(ctx *pulumi.Context, name string, a Args, opts 
 								corev1.VolumeMountArgs{Name: pulumi.String("data"), MountPath: pulumi.String("/data")},
 								corev1.VolumeMountArgs{Name: pulumi.String("cluster-state"), MountPath: pulumi.String("/cluster")},
 								corev1.VolumeMountArgs{Name: pulumi.String("config"), MountPath: pulumi.String("/etc/redis"), ReadOnly: pulumi.Bool(true)},
+								tlsMount(tlsVolume),
 							},
 						},
 						corev1.ContainerArgs{
 							Name:  pulumi.String("exporter"),
 							Image: pulumi.String(versions.RedisExporter),
 							Env: corev1.EnvVarArray{passwordEnv(),
-								corev1.EnvVarArgs{Name: pulumi.String("REDIS_ADDR"), Value: pulumi.Sprintf("redis://localhost:%d", Port)},
+								// TLS, the member's certificate verified for
+								// "localhost" (one of its names).
+								corev1.EnvVarArgs{Name: pulumi.String("REDIS_ADDR"), Value: pulumi.Sprintf("rediss://localhost:%d", Port)},
+								corev1.EnvVarArgs{Name: pulumi.String("REDIS_EXPORTER_TLS_CA_CERT_FILE"), Value: pulumi.String(TLSCAFile)},
 								corev1.EnvVarArgs{Name: pulumi.String("REDIS_EXPORTER_IS_CLUSTER"), Value: pulumi.String("true")}},
 							Ports:           corev1.ContainerPortArray{corev1.ContainerPortArgs{Name: pulumi.String("metrics"), ContainerPort: pulumi.Int(ExporterPort)}},
 							Resources:       resources("50m", "200m", "64Mi"),
 							SecurityContext: nonRoot(),
+							VolumeMounts:    corev1.VolumeMountArray{tlsMount(tlsCAVolume)},
 						},
 					},
-					Volumes: corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: pulumi.String(configName)}}},
+					Volumes: append(corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("config"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: pulumi.String(configName)}}},
+						tlsVolumes()...),
 				},
 			},
 			VolumeClaimTemplates: corev1.PersistentVolumeClaimTypeArray{
@@ -208,6 +219,8 @@ func (c *Cluster) newGuards(ctx *pulumi.Context, name string, a Args, opts ...pu
 // on a healthy cluster, re-introduces members that all restarted with new
 // addresses and adds a member that came back with an empty volume as a
 // replica, so the cluster heals without an operator. It never moves slots.
+// Each run also has every member re-read its TLS files, so a certificate
+// cert-manager renewed is served within minutes (Redis does not watch them).
 const RejoinSchedule = "*/5 * * * *"
 
 // formationPod is the pod that runs the embedded cluster-create script.
@@ -226,12 +239,17 @@ func formationPod(a Args) *corev1.PodTemplateSpecArgs {
 					corev1.EnvVarArgs{Name: pulumi.String("REDIS_NODES"), Value: pulumi.String(a.memberHosts())},
 					corev1.EnvVarArgs{Name: pulumi.String("REDIS_MASTERS"), Value: pulumi.String(fmt.Sprint(a.Masters))},
 					corev1.EnvVarArgs{Name: pulumi.String("REDIS_REPLICAS"), Value: pulumi.String(fmt.Sprint(a.ReplicasPerMaster))},
-					corev1.EnvVarArgs{Name: pulumi.String("REDIS_ZONES"), Value: pulumi.String(a.zones())}},
+					corev1.EnvVarArgs{Name: pulumi.String("REDIS_ZONES"), Value: pulumi.String(a.zones())},
+					// The script talks TLS to the members, verifying them
+					// against the CA (it needs no key of its own).
+					corev1.EnvVarArgs{Name: pulumi.String("REDIS_TLS_CA"), Value: pulumi.String(TLSCAFile)}},
 				Resources:       resources("50m", "200m", "64Mi"),
 				SecurityContext: nonRoot(),
-				VolumeMounts:    corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("scripts"), MountPath: pulumi.String("/scripts"), ReadOnly: pulumi.Bool(true)}},
+				VolumeMounts: corev1.VolumeMountArray{corev1.VolumeMountArgs{Name: pulumi.String("scripts"), MountPath: pulumi.String("/scripts"), ReadOnly: pulumi.Bool(true)},
+					tlsMount(tlsCAVolume)},
 			}},
-			Volumes: corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("scripts"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: pulumi.String(scriptsName)}}},
+			Volumes: corev1.VolumeArray{corev1.VolumeArgs{Name: pulumi.String("scripts"), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{Name: pulumi.String(scriptsName)}},
+				tlsCAVolumeArgs()},
 		},
 	}
 }

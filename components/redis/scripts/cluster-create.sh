@@ -26,6 +26,13 @@
 #                        none is in zone "unknown". Masters go to distinct
 #                        zones and each replica to another zone than its
 #                        master, as far as the zones allow.
+#   REDIS_TLS_CA         the CA certificate file: talk TLS to the members and
+#                        verify their certificates (unset: plaintext)
+#   REDIS_TLS_CERT, REDIS_TLS_KEY
+#                        a client certificate and key to present (optional)
+#   File paths must not contain spaces. With TLS, every run also has each
+#   member re-read its own TLS files (Redis does not watch them), so a
+#   renewed certificate is served without a restart.
 set -eu
 
 : "${REDIS_NODES:?REDIS_NODES must list host:port of every member}"
@@ -39,10 +46,20 @@ fi
 
 log() { echo "cluster-create: $*"; }
 
+# tls is redis-cli's TLS flags, on every connection to a member.
+tls=""
+if [ -n "${REDIS_TLS_CA:-}" ]; then
+  tls="--tls --cacert $REDIS_TLS_CA"
+  if [ -n "${REDIS_TLS_CERT:-}" ]; then
+    tls="$tls --cert $REDIS_TLS_CERT --key ${REDIS_TLS_KEY:?REDIS_TLS_KEY must go with REDIS_TLS_CERT}"
+  fi
+fi
+
 # rcli host:port[@bus] args... runs redis-cli against one member.
 rcli() {
   node="${1%@*}"; shift
-  redis-cli -h "${node%:*}" -p "${node##*:}" "$@"
+  # shellcheck disable=SC2086 # $tls is a list of flags
+  redis-cli $tls -h "${node%:*}" -p "${node##*:}" "$@"
 }
 
 # resolve host prints the address of a host name (or the name itself).
@@ -132,6 +149,20 @@ for n in $REDIS_NODES; do
 done
 log "all $count members answer"
 
+# 1b. Members do not watch their TLS files: each re-reads its own (CONFIG
+#     SET to the paths it has), so a certificate cert-manager renewed is
+#     served. A member that cannot load them keeps serving the ones it has.
+if [ -n "$tls" ]; then
+  for n in $REDIS_NODES; do
+    files=$(rcli "$n" config get 'tls-*-file' | tr -d '\r' | awk 'NR % 2 == 1 { k = $0; next } $0 != "" { printf "%s %s ", k, $0 }')
+    [ -n "$files" ] || continue
+    # shellcheck disable=SC2086 # parameter-value pairs
+    out=$(rcli "$n" config set $files 2>&1 | tr -d '\r')
+    [ "$out" = "OK" ] || log "warning: member $n could not re-read its TLS files: $out"
+  done
+  log "TLS files re-read by every member"
+fi
+
 # by_zone prints "zone member" for every member, sorted by zone (then in
 # REDIS_NODES order, which sort -s keeps).
 by_zone() {
@@ -162,7 +193,8 @@ if [ -z "$in_cluster" ]; then
   for m in $masters; do addrs="$addrs $(addr "$m")"; done
   log "creating the cluster: masters$(for m in $masters; do printf ' %s(%s)' "${m%@*}" "$(zone_of "$m")"; done)"
   # shellcheck disable=SC2086 # word splitting of the address list is intended
-  redis-cli --cluster create $addrs --cluster-replicas 0 --cluster-yes
+  # shellcheck disable=SC2086 # $tls is a list of flags
+  redis-cli $tls --cluster create $addrs --cluster-replicas 0 --cluster-yes
   in_cluster="$masters"
   alone=""
   for n in $REDIS_NODES; do
@@ -177,7 +209,8 @@ if [ -z "$in_cluster" ]; then
     i=$((i + 1))
     m=$(echo "$sorted_masters" | awk -v k="$i" -v n="$MASTERS" 'NR == (k % n) + 1')
     log "adding $r ($(zone_of "$r")) as a replica of $m ($(zone_of "$m"))"
-    redis-cli --cluster add-node "$(addr "$r")" "$(addr "$m")" --cluster-slave --cluster-master-id "$(my_id "$m")"
+    # shellcheck disable=SC2086 # $tls is a list of flags
+    redis-cli $tls --cluster add-node "$(addr "$r")" "$(addr "$m")" --cluster-slave --cluster-master-id "$(my_id "$m")"
   done
   alone=""
 else
@@ -224,7 +257,8 @@ for r in $alone; do
   set -- $best
   log "member $r ($rz) is not in the cluster: adding it as a replica of $4 ($(zone_of "$4"))"
   # redis-cli refuses while slots are uncovered: that is reported below.
-  redis-cli --cluster add-node "$(addr "$r")" "$4" --cluster-slave --cluster-master-id "$3" ||
+  # shellcheck disable=SC2086 # $tls is a list of flags
+  redis-cli $tls --cluster add-node "$(addr "$r")" "$4" --cluster-slave --cluster-master-id "$3" ||
     log "could not add $r yet"
 done
 
@@ -304,7 +338,7 @@ until check; do
     log "$why after ${WAIT}s"
     if [ "$(served_slots)" != "16384" ]; then
       log "slots are uncovered: a master and all its replicas are gone. This script never moves slots;"
-      log "once the lost members are back or given up on, run: redis-cli --cluster fix ${first%@*}"
+      log "once the lost members are back or given up on, run: redis-cli ${tls:+$tls }--cluster fix ${first%@*}"
     fi
     rcli "$first" cluster nodes
     exit 1
