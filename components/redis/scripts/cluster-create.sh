@@ -215,7 +215,16 @@ if [ -z "$in_cluster" ]; then
   alone=""
 else
   first_in=$(echo "$in_cluster" | awk '{print $1}')
-  if [ "$(info_field "$first_in" cluster_state)" = "ok" ]; then
+  # Formed means every member is a connected node at its current address
+  # in the first member's view, not only cluster_state:ok: right after all
+  # members restart, each still reports ok from its nodes.conf until it
+  # notices that its peers' old addresses do not answer.
+  live=" $(rcli "$first_in" cluster nodes | tr -d '\r' | awk '$8 == "connected" { split($2, a, "@"); printf "%s ", a[1] }')"
+  at_current=1
+  for n in $in_cluster; do
+    case "$live" in *" $(addr "$n") "*) ;; *) at_current="" ;; esac
+  done
+  if [ -n "$at_current" ] && [ "$(info_field "$first_in" cluster_state)" = "ok" ]; then
     log "cluster formed and ok"
   else
     # 2b. Members restarted with new addresses (pods rescheduled with new
