@@ -52,12 +52,15 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		OIDC:        cl.OIDC,
 		Partition:   cl.Partition,
 		Tags:        cfg.tags(),
+		VpcCidr:     cfg.Cluster.VpcCidr, MonitoringNamespace: alerting.DefaultNamespace,
 	}, pulumi.Provider(cl.Provider))
 	if err != nil {
 		return err
 	}
 	mon, err := monitoring.New(ctx, region+"-monitoring", monitoring.Args{
 		Namespace:                alerting.DefaultNamespace,
+		VpcCidr:                  cfg.Cluster.VpcCidr,
+		AppNamespace:             cfg.DNS.Backend.Namespace,
 		StorageClass:             cluster.StorageClassName,
 		AlertmanagerConfigSecret: alerting.ConfigSecretName,
 		Region:                   region,
@@ -93,7 +96,9 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err := deployGrafana(ctx, cfg, cl, mon, db, adds.LoadBalancerController.Helm); err != nil {
 		return err
 	}
-	appNS, err := apps.NewNamespace(ctx, region+"-apps", cfg.DNS.Backend.Namespace, pulumi.Provider(cl.Provider))
+	appNS, err := apps.NewNamespace(ctx, region+"-apps", cfg.DNS.Backend.Namespace, apps.Ingress{
+		VpcCidr: cfg.Cluster.VpcCidr, APIPort: cfg.DNS.Backend.Port, MonitoringNamespace: alerting.DefaultNamespace,
+	}, pulumi.Provider(cl.Provider))
 	if err != nil {
 		return err
 	}
@@ -113,6 +118,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		ClusterName: cfg.Cluster.Name, KubernetesVersion: cfg.Cluster.Version,
 		AwsRegion: cl.Region, AccountID: cl.AccountID, Partition: cl.Partition, OIDC: cl.OIDC,
 		MonitoringNamespace: alerting.DefaultNamespace, DependsOn: []pulumi.Resource{mon.Stack},
+		VpcCidr:     cfg.Cluster.VpcCidr,
 		CertManager: []pulumi.Resource{adds.CertManager.Helm},
 		VPAs: costs.SeedVPAs(costs.SeedTargets{
 			AppNamespace: cfg.DNS.Backend.Namespace,

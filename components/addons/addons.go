@@ -33,6 +33,12 @@ type Args struct {
 	// Tags go on the IAM role and on every AWS resource the controller
 	// creates (load balancers, target groups, security groups).
 	Tags map[string]string
+	// VpcCidr is the cluster's VPC block: the control plane reaches the
+	// webhooks from it (NetworkPolicy). Empty admits nothing to them.
+	VpcCidr string
+	// MonitoringNamespace is Prometheus's namespace (the scraper admitted
+	// to the metrics ports). Default "monitoring".
+	MonitoringNamespace string
 }
 
 // Validate reports every problem with the args, by field.

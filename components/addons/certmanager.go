@@ -3,6 +3,7 @@ package addons
 import (
 	"github.com/tars-platform/infra/components/chart"
 	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/internal/netpol"
 	"github.com/tars-platform/infra/internal/podsecurity"
 )
 
@@ -85,5 +86,18 @@ func certManager(a Args) chart.Args {
 				chart.Burstable(chart.ResourceList{CPU: "20m", Memory: "128Mi"}, chart.ResourceList{CPU: "200m", Memory: "512Mi"})),
 		},
 		Tags: a.Tags,
+		// The webhook's serving port (container port "https", 10250) from
+		// the control plane; every part's metrics port from Prometheus.
+		NetworkPolicies: append(netpol.Webhook("webhook", a.VpcCidr, map[string]string{
+			"app.kubernetes.io/name": "webhook", "app.kubernetes.io/instance": versions.CertManager.Name, "app.kubernetes.io/component": "webhook",
+		}, "https"), netpol.Scrape("metrics", monitoringNamespace(a), map[string]string{"app.kubernetes.io/instance": versions.CertManager.Name}, 9402)),
 	}
+}
+
+// monitoringNamespace is a.MonitoringNamespace or "monitoring".
+func monitoringNamespace(a Args) string {
+	if a.MonitoringNamespace == "" {
+		return "monitoring"
+	}
+	return a.MonitoringNamespace
 }

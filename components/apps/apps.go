@@ -11,6 +11,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/internal/netpol"
 	"github.com/tars-platform/infra/internal/podsecurity"
 )
 
@@ -31,9 +32,35 @@ type Namespace struct {
 // application's pods must too.
 var PodSecurity = podsecurity.Policy{Level: podsecurity.Restricted}
 
+// Ingress is what reaches the services' pods besides each other.
+type Ingress struct {
+	// VpcCidr is the VPC's block: the load balancer (target type ip)
+	// reaches the API from it, on APIPort (the backend Service's port,
+	// equal to its target port).
+	VpcCidr string
+	APIPort int
+	// MonitoringNamespace is Prometheus's and the OTel collector's.
+	MonitoringNamespace string
+}
+
+// policies: the namespace's default-deny; the services to each other;
+// Prometheus to every port (the services' metrics ports are theirs); the
+// load balancer to the API port.
+func (in Ingress) policies() []netpol.Policy {
+	out := []netpol.Policy{netpol.DefaultDeny(),
+		{Name: "same-namespace", Rules: []netpol.Rule{{From: []netpol.Peer{netpol.Pods("", map[string]string{})}}}}}
+	if in.MonitoringNamespace != "" {
+		out = append(out, netpol.Policy{Name: "prometheus", Rules: []netpol.Rule{{From: []netpol.Peer{netpol.Prometheus(in.MonitoringNamespace)}}}})
+	}
+	if in.VpcCidr != "" && in.APIPort > 0 {
+		out = append(out, netpol.Policy{Name: "load-balancer", Rules: []netpol.Rule{{From: []netpol.Peer{netpol.CIDR(in.VpcCidr)}, Ports: []any{in.APIPort}}}})
+	}
+	return out
+}
+
 // NewNamespace creates the services' namespace with Pod Security admission
 // at PodSecurity. Pass the cluster's Kubernetes provider in opts.
-func NewNamespace(ctx *pulumi.Context, name, namespace string, opts ...pulumi.ResourceOption) (*Namespace, error) {
+func NewNamespace(ctx *pulumi.Context, name, namespace string, in Ingress, opts ...pulumi.ResourceOption) (*Namespace, error) {
 	if !check.DNSLabel(namespace, 63) {
 		return nil, fmt.Errorf("apps %s: namespace (%q) must be a Kubernetes namespace name", name, namespace)
 	}
@@ -51,6 +78,9 @@ func NewNamespace(ctx *pulumi.Context, name, namespace string, opts ...pulumi.Re
 		return nil, fmt.Errorf("apps %s: namespace: %w", name, err)
 	}
 	n.Resource = ns
+	if err := netpol.New(ctx, name, namespace, in.policies(), pulumi.Parent(n), pulumi.DependsOn([]pulumi.Resource{ns})); err != nil {
+		return nil, fmt.Errorf("apps %s: %w", name, err)
+	}
 	n.Name = ns.Metadata.Name().Elem()
 	if err := ctx.RegisterResourceOutputs(n, pulumi.Map{"name": n.Name}); err != nil {
 		return nil, fmt.Errorf("apps %s: register outputs: %w", name, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/internal/netpol"
 	"github.com/tars-platform/infra/internal/podsecurity"
 )
 
@@ -82,6 +83,10 @@ type Args struct {
 	DependsOn []pulumi.Resource
 	// Tags go on the AWS resources (the IRSA role).
 	Tags map[string]string
+	// NetworkPolicies admit ingress to the chart's servers. When the block
+	// creates the namespace it also creates its default-deny of ingress
+	// (netpol.DefaultDeny), so these are all that reaches the pods.
+	NetworkPolicies []netpol.Policy
 }
 
 // IRSA gives the chart's service account an IAM role. The block writes the
@@ -217,6 +222,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if ns != nil {
 		deps = append(deps, ns)
 	}
+	if err := r.networkPolicies(ctx, name, args, ns); err != nil {
+		return nil, fmt.Errorf("chart %s: %w", name, err)
+	}
 	r.RoleArn = pulumi.String("").ToStringOutput()
 	if args.IRSA != nil {
 		if err := r.serviceAccountRole(ctx, name, args, values); err != nil {
@@ -276,6 +284,20 @@ func (r *Release) namespace(ctx *pulumi.Context, name string, a Args) (pulumi.Re
 			Annotations: pulumi.ToStringMap(a.PodSecurity.Annotations()),
 		},
 	}, pulumi.Parent(r))
+}
+
+// networkPolicies creates the default-deny of a namespace the block
+// creates and the release's allows, after the namespace.
+func (r *Release) networkPolicies(ctx *pulumi.Context, name string, a Args, ns pulumi.Resource) error {
+	policies := a.NetworkPolicies
+	if a.NamespaceResource == nil && !slices.Contains(builtinNamespaces, a.Namespace) {
+		policies = append([]netpol.Policy{netpol.DefaultDeny()}, policies...)
+	}
+	opts := []pulumi.ResourceOption{pulumi.Parent(r)}
+	if ns != nil {
+		opts = append(opts, pulumi.DependsOn([]pulumi.Resource{ns}))
+	}
+	return netpol.New(ctx, name, a.Namespace, policies, opts...)
 }
 
 // nameServiceAccount has the chart create the service account the role

@@ -10,6 +10,7 @@ import (
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/check"
 	"github.com/tars-platform/infra/internal/costmodel"
+	"github.com/tars-platform/infra/internal/netpol"
 	"github.com/tars-platform/infra/internal/podsecurity"
 	"github.com/tars-platform/infra/slo"
 )
@@ -224,6 +225,9 @@ const (
 	EnvironmentLabel = "environment"
 )
 
+// ReportPodLabels select the tars-report CronJobs' pods (components/reports).
+var ReportPodLabels = map[string]string{"app.kubernetes.io/name": "tars-report"}
+
 func kubecostRelease(a Args) chart.Args {
 	k := a.Kubecost
 	prices := k.Prices
@@ -237,6 +241,17 @@ func kubecostRelease(a Args) chart.Args {
 		// The ServiceMonitor CRD.
 		DependsOn: a.DependsOn,
 		Tags:      a.Tags,
+		// Kubecost's parts to each other; the report CronJobs (the
+		// monitoring namespace) to the frontend's API (KubecostURL, 9090);
+		// Prometheus to every port (its ServiceMonitors scrape several).
+		// The network-costs DaemonSet is on the host network: no policy
+		// applies to it.
+		NetworkPolicies: []netpol.Policy{
+			{Name: "same-namespace", Rules: []netpol.Rule{{From: []netpol.Peer{netpol.Pods("", map[string]string{})}}}},
+			{Name: "reports", PodLabels: map[string]string{"app.kubernetes.io/name": "frontend", "app.kubernetes.io/instance": KubecostRelease},
+				Rules: []netpol.Rule{{From: []netpol.Peer{netpol.Pods(a.MonitoringNamespace, ReportPodLabels)}, Ports: []any{9090}}}},
+			{Name: "prometheus", Rules: []netpol.Rule{{From: []netpol.Peer{netpol.Prometheus(a.MonitoringNamespace)}}}},
+		},
 		Values: kubecostValues{
 			Global: kcGlobal{
 				ClusterID:           a.ClusterName,

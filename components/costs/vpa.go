@@ -8,6 +8,7 @@ import (
 	"github.com/tars-platform/infra/components/chart"
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/internal/netpol"
 	"github.com/tars-platform/infra/internal/podsecurity"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -243,6 +244,11 @@ func vpaRelease(a Args) chart.Args {
 		// cert-manager's CRDs and webhook serve the admission controller's certificate.
 		DependsOn: a.CertManager,
 		Tags:      a.Tags,
+		// The control plane to the admission controller (container port
+		// 8000); Prometheus to each part's "prometheus" port.
+		NetworkPolicies: append(netpol.Webhook("webhook", a.VpcCidr, map[string]string{
+			"app.kubernetes.io/name": "vertical-pod-autoscaler", "app.kubernetes.io/instance": VPARelease, "app.kubernetes.io/component": "admission-controller",
+		}, 8000), netpol.Scrape("metrics", a.MonitoringNamespace, map[string]string{"app.kubernetes.io/instance": VPARelease}, "prometheus")),
 		Values: vpaValues{
 			PodSecurityContext:       chart.RestrictedPod(vpaUID),
 			ContainerSecurityContext: chart.RestrictedContainer(),

@@ -18,6 +18,7 @@ import (
 	"github.com/tars-platform/infra/components/chart"
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/internal/netpol"
 	"github.com/tars-platform/infra/internal/podsecurity"
 	"github.com/tars-platform/infra/slo"
 )
@@ -48,6 +49,13 @@ const (
 type Args struct {
 	// Namespace of the stack (created here). Default DefaultNamespace.
 	Namespace string
+	// VpcCidr is the VPC's block: the control plane (the operator's
+	// admission webhook) and Grafana's load balancer (target type ip)
+	// reach the namespace from it. Empty admits neither.
+	VpcCidr string
+	// AppNamespace is the services' namespace, admitted to the OTel
+	// collector's OTLP ports. Empty admits none.
+	AppNamespace string
 	// StorageClass for Prometheus and Alertmanager volumes. Required.
 	StorageClass string
 	// AlertmanagerConfigSecret is the Secret (in Namespace) that holds
@@ -161,6 +169,32 @@ type Monitoring struct {
 	Stack             pulumi.Resource
 }
 
+// networkPolicies: the namespace's default-deny; every pod of the
+// namespace to every other on any port (the charts' parts talk to each
+// other: Prometheus scrapes them, Thanos reads its sidecar, Alloy ships to
+// Loki, the collector to Jaeger, Jaeger to OpenSearch, Grafana and the
+// report CronJobs query Thanos and Loki; listing each chart's internal
+// ports would not make the namespace safer); the services to the OTel
+// collector's OTLP ports; the control plane to the operator's webhook;
+// Grafana's load balancer to Grafana.
+func networkPolicies(a Args) []netpol.Policy {
+	out := []netpol.Policy{netpol.DefaultDeny(),
+		{Name: "same-namespace", Rules: []netpol.Rule{{From: []netpol.Peer{netpol.Pods("", map[string]string{})}}}}}
+	if a.AppNamespace != "" {
+		out = append(out, netpol.Policy{Name: "otlp", PodLabels: OTelCollectorPodLabels,
+			Rules: []netpol.Rule{{From: []netpol.Peer{netpol.Namespace(a.AppNamespace)}, Ports: []any{4317, 4318}}}})
+	}
+	out = append(out, netpol.Webhook("operator-webhook", a.VpcCidr, map[string]string{"app": ReleaseName + "-operator", "release": ReleaseName}, "https")...)
+	if a.VpcCidr != "" {
+		out = append(out, netpol.Policy{Name: "grafana-load-balancer", PodLabels: GrafanaPodLabels(),
+			Rules: []netpol.Rule{{From: []netpol.Peer{netpol.CIDR(a.VpcCidr)}, Ports: []any{"grafana"}}}})
+	}
+	return out
+}
+
+// OTelCollectorPodLabels select the OpenTelemetry collector's pods.
+var OTelCollectorPodLabels = map[string]string{"app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": OTelCollectorReleaseName}
+
 // New creates the metrics stack. Pass the cluster's Kubernetes provider in opts.
 func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOption) (*Monitoring, error) {
 	args = args.WithDefaults()
@@ -181,6 +215,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}, pulumi.Parent(m))
 	if err != nil {
 		return nil, fmt.Errorf("monitoring %s: namespace: %w", name, err)
+	}
+	if err := netpol.New(ctx, name, args.Namespace, networkPolicies(args), pulumi.Parent(m), pulumi.DependsOn([]pulumi.Resource{ns})); err != nil {
+		return nil, fmt.Errorf("monitoring %s: %w", name, err)
 	}
 	bkt, objstore, err := m.newThanosBucket(ctx, name, args, ns)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/components/postgres/pgconf"
 	"github.com/tars-platform/infra/components/versions"
+	"github.com/tars-platform/infra/internal/netpol"
 	"github.com/tars-platform/infra/internal/podsecurity"
 	"github.com/tars-platform/infra/slo"
 )
@@ -140,6 +141,9 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	}
 	if err := d.newNetworkPolicy(ctx, name, args, inNS...); err != nil {
 		return nil, fmt.Errorf("postgres %s: network policy: %w", name, err)
+	}
+	if err := netpol.New(ctx, name, args.Namespace, []netpol.Policy{netpol.DefaultDeny()}, inNS...); err != nil {
+		return nil, fmt.Errorf("postgres %s: %w", name, err)
 	}
 	crOpts := append(inNS, pulumi.DependsOn([]pulumi.Resource{ns, operator.Helm}))
 	if err := d.newObjectStores(ctx, name, args, bkt, crOpts...); err != nil {
@@ -419,6 +423,9 @@ type operatorMonitoring struct {
 	PodMonitorEnabled bool `json:"podMonitorEnabled"`
 }
 
+// operatorLabels select the CloudNativePG operator's pods.
+var operatorLabels = map[string]string{"app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": versions.CloudNativePG.Name}
+
 func operatorRelease(a Args) chart.Args {
 	return chart.Args{
 		Chart:     versions.CloudNativePG,
@@ -436,6 +443,10 @@ func operatorRelease(a Args) chart.Args {
 		},
 		DependsOn: a.MonitoringDependsOn,
 		Tags:      a.Tags,
+		// The control plane to the operator's webhook (container port
+		// 9443), Prometheus to its metrics (8080).
+		NetworkPolicies: append(netpol.Webhook("webhook", a.VpcCidr, operatorLabels, 9443),
+			netpol.Scrape("metrics", a.MonitoringNamespace, operatorLabels, 8080)),
 	}
 }
 
@@ -461,6 +472,11 @@ func pluginRelease(a Args, operator *chart.Release) chart.Args {
 		},
 		DependsOn: append([]pulumi.Resource{operator.Helm}, a.DependsOn...),
 		Tags:      a.Tags,
+		// The plugin's gRPC port (9090): the operator, and the instances'
+		// sidecars in the database's namespace.
+		NetworkPolicies: []netpol.Policy{{Name: "plugin", PodLabels: map[string]string{
+			"app.kubernetes.io/name": "plugin-barman-cloud", "app.kubernetes.io/instance": versions.PluginBarmanCloud.Name,
+		}, Rules: []netpol.Rule{{From: []netpol.Peer{netpol.Pods("", operatorLabels), netpol.Pods(a.Namespace, map[string]string{"cnpg.io/cluster": ClusterName(a.Region)})}, Ports: []any{9090}}}}},
 	}
 }
 

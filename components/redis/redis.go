@@ -13,6 +13,7 @@ import (
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tars-platform/infra/internal/netpol"
 	"github.com/tars-platform/infra/internal/podsecurity"
 )
 
@@ -86,6 +87,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("redis %s: namespace: %w", name, err)
 	}
 	inNS := pulumi.DependsOn([]pulumi.Resource{ns})
+	// Only what the Redis policy admits reaches the namespace's pods.
+	if err := netpol.New(ctx, name, args.Namespace, []netpol.Policy{netpol.DefaultDeny()}, parent, inNS); err != nil {
+		return nil, fmt.Errorf("redis %s: %w", name, err)
+	}
 	password := args.Password
 	if password == nil {
 		gen, err := random.NewRandomPassword(ctx, name+"-password", &random.RandomPasswordArgs{Length: pulumi.Int(32), Special: pulumi.Bool(false)}, parent)
