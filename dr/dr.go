@@ -235,3 +235,18 @@ func newMarkerID() string {
 func unreachable(err error) bool { return errors.Is(err, ErrUnreachable) }
 
 func contains(rs [2]string, r string) bool { return slices.Contains(rs[:], r) }
+
+// healthCheckHealthy is the pre-check that region r's Route 53 health
+// check passes; why says what an unhealthy one would mean.
+func (d *DR) healthCheckHealthy(r, why string) Check {
+	return Check{r + "'s health check is healthy", func(ctx context.Context) (string, error) {
+		dns, err := d.Reality.DNS(ctx, r)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", r, err)
+		}
+		if !dns.Healthy {
+			return "", fmt.Errorf("Route 53 health check %s of %s is unhealthy: %s", dns.HealthCheckID, r, why)
+		}
+		return fmt.Sprintf("health check %s healthy", dns.HealthCheckID), nil
+	}}
+}

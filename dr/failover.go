@@ -3,6 +3,7 @@ package dr
 import (
 	"context"
 	"fmt"
+	"github.com/tars-platform/infra/components/geodns"
 )
 
 // Failover plans the promotion of region to when the other region is gone:
@@ -71,16 +72,7 @@ func (d *DR) Failover(ctx context.Context, to string, force bool) (*Plan, error)
 			}
 			return pg.String(), nil
 		}},
-		{to + "'s health check is healthy", func(ctx context.Context) (string, error) {
-			dns, err := d.Reality.DNS(ctx, to)
-			if err != nil {
-				return "", fmt.Errorf("%s: %w", to, err)
-			}
-			if !dns.Healthy {
-				return "", fmt.Errorf("Route 53 health check %s of %s is unhealthy too: no region would serve", dns.HealthCheckID, to)
-			}
-			return fmt.Sprintf("health check %s healthy", dns.HealthCheckID), nil
-		}},
+		d.healthCheckHealthy(to, "no region would serve"),
 	}
 	p.Steps = []Action{
 		{
@@ -106,7 +98,7 @@ func (d *DR) Failover(ctx context.Context, to string, force bool) (*Plan, error)
 				if err := d.waitPostgres(ctx, to, "promotion", func(p Postgres) bool { return p.Primary && p.Healthy() }); err != nil {
 					return err
 				}
-				return d.waitDNS(ctx, to, 100, true)
+				return d.waitDNS(ctx, to, geodns.PrimaryWeight, true)
 			},
 			Undo: fmt.Sprintf("none that keeps %s's new writes: once %s is back, `%s rebuild --region %s`, then a switchover if you want it primary again", to, lost, d.Command, lost),
 		},

@@ -3,6 +3,7 @@ package dr
 import (
 	"context"
 	"fmt"
+	"github.com/tars-platform/infra/components/geodns"
 	"strings"
 )
 
@@ -162,9 +163,9 @@ func (d *DR) Rebuild(ctx context.Context, region string, discardDiverged bool) (
 				if err != nil {
 					return err
 				}
-				want := int64(0)
+				want := int64(geodns.StandbyWeight)
 				if dep.DNSPrimary == region {
-					want = 100
+					want = geodns.PrimaryWeight
 				}
 				return d.waitDNS(ctx, region, want, true)
 			},

@@ -3,6 +3,7 @@ package dr
 import (
 	"context"
 	"fmt"
+	"github.com/tars-platform/infra/components/geodns"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -113,9 +114,9 @@ func (d *DR) disagreements(rs []RegionStatus) []string {
 			}
 		}
 		if dns := r.DNS; dns != nil {
-			want := int64(0)
+			want := int64(geodns.StandbyWeight)
 			if t.DNSPrimary == r.Region {
-				want = 100
+				want = geodns.PrimaryWeight
 			}
 			if dns.Weight != want {
 				out = append(out, fmt.Sprintf("%s: the stack file names %s the DNS primary, but its record weighs %d (want %d)", r.Region, t.DNSPrimary, dns.Weight, want))

@@ -3,6 +3,7 @@ package dr
 import (
 	"context"
 	"fmt"
+	"github.com/tars-platform/infra/components/geodns"
 )
 
 // Switchover plans the planned move of the Postgres primary and the DNS
@@ -68,16 +69,7 @@ func (d *DR) Switchover(ctx context.Context, to string) (*Plan, error) {
 			}
 			return pg.String(), nil
 		}},
-		{to + "'s health check is healthy", func(ctx context.Context) (string, error) {
-			dns, err := d.Reality.DNS(ctx, to)
-			if err != nil {
-				return "", fmt.Errorf("%s: %w", to, err)
-			}
-			if !dns.Healthy {
-				return "", fmt.Errorf("Route 53 health check %s of %s is unhealthy: DNS would send everyone to a failing region", dns.HealthCheckID, to)
-			}
-			return fmt.Sprintf("health check %s healthy", dns.HealthCheckID), nil
-		}},
+		d.healthCheckHealthy(to, "DNS would send everyone to a failing region"),
 	}
 	rollbackPG := fmt.Sprintf("set tars:topology.postgresPrimary back to %s in both stack files (`pulumi config set --path %s %s -s <stack>`) and `pulumi up -s %s`: %s becomes primary again (nothing was written on %s)", from, KeyPostgresPrimary, from, from, from, to)
 	p.Steps = []Action{
@@ -176,7 +168,7 @@ func (d *DR) Switchover(ctx context.Context, to string) (*Plan, error) {
 			},
 			Run: func(ctx context.Context) error { return d.Up(ctx, to) },
 			Verify: func(ctx context.Context) error {
-				return d.waitDNS(ctx, to, 100, true)
+				return d.waitDNS(ctx, to, geodns.PrimaryWeight, true)
 			},
 			Undo: fmt.Sprintf("set %s back to %s in both stack files and `pulumi up` both stacks", KeyDNSPrimary, from),
 		},
@@ -188,7 +180,7 @@ func (d *DR) Switchover(ctx context.Context, to string) (*Plan, error) {
 				return err == nil && dep.DNSPrimary == to, err
 			},
 			Run:    func(ctx context.Context) error { return d.Up(ctx, from) },
-			Verify: func(ctx context.Context) error { return d.waitDNS(ctx, from, 0, false) },
+			Verify: func(ctx context.Context) error { return d.waitDNS(ctx, from, geodns.StandbyWeight, false) },
 			Undo:   fmt.Sprintf("set %s back to %s in both stack files and `pulumi up` both stacks", KeyDNSPrimary, from),
 		},
 		{

@@ -10,13 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/components/geodns"
 	"github.com/tars-platform/infra/dr"
 	"github.com/tars-platform/infra/tests/drfake"
-	"github.com/tars-platform/infra/tests/engine"
 	"github.com/tars-platform/infra/tests/fakecloud"
 )
 
@@ -63,15 +61,8 @@ func TestDRSwitchoverFailoverRebuild(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	rig, err := engine.New("..", t.TempDir())
-	require.NoError(t, err)
 	var logs strings.Builder
-	for i, name := range engine.Order {
-		st, err := rig.Stack(ctx, name)
-		require.NoError(t, err)
-		_, err = st.Up(ctx, optup.ProgressStreams(&logs))
-		require.NoError(t, err, "up %d (%s): %s", i+1, name, logs.String())
-	}
+	rig := deployFirst(ctx, t, &logs)
 	t.Logf("deployed both stacks in %s", time.Since(start).Round(time.Second))
 	fake := drfake.New(filepath.Join(rig.Dir, "reality.json"), rig.Stack)
 	stk := &recStacks{Stacks: dr.AutoStacks{Select: rig.Stack}}

@@ -80,14 +80,7 @@ func drCommand(args []string, stdout io.Writer) error {
 	d := &dr.DR{Regions: [2]string{regions[0], regions[1]}, Wait: *wait, Log: os.Stderr}
 	var fake *drfake.Fake
 	if *offline {
-		if *dir == "" {
-			cache, err := os.UserCacheDir()
-			if err != nil {
-				return err
-			}
-			*dir = filepath.Join(cache, "tars", "engine")
-		}
-		abs, err := filepath.Abs(*dir)
+		abs, err := engineDir(*dir)
 		if err != nil {
 			return err
 		}
@@ -99,7 +92,7 @@ func drCommand(args []string, stdout io.Writer) error {
 		d.Stacks = dr.AutoStacks{Select: rig.Stack}
 		fake = drfake.New(filepath.Join(abs, "reality.json"), rig.Stack)
 		d.Reality = fake
-		d.Flags = " --offline --dir " + *dir
+		d.Flags = " --offline --dir " + abs
 		d.Interval = 500 * time.Millisecond
 	} else {
 		stk := dr.AutoStacks{Select: func(ctx context.Context, name string) (auto.Stack, error) {

@@ -31,14 +31,7 @@ func enginePreview(cmd string, args []string, stdout io.Writer) error {
 	if _, err := os.Stat("Pulumi." + *stack + ".yaml"); err != nil {
 		return fmt.Errorf("%s: no Pulumi.%s.yaml here (run tarsctl from the repository root)", cmd, *stack)
 	}
-	if *dir == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			return err
-		}
-		*dir = filepath.Join(cache, "tars", "engine")
-	}
-	abs, err := filepath.Abs(*dir)
+	abs, err := engineDir(*dir)
 	if err != nil {
 		return err
 	}
@@ -61,4 +54,17 @@ func enginePreview(cmd string, args []string, stdout io.Writer) error {
 		return fmt.Errorf("%s %s: %w", cmd, *stack, err)
 	}
 	return nil
+}
+
+// engineDir is the engine tier's backend directory, absolute: dir, or
+// <user cache>/tars/engine when empty (tarsctl preview, up, dr --offline).
+func engineDir(dir string) (string, error) {
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(cache, "tars", "engine")
+	}
+	return filepath.Abs(dir)
 }
