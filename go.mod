@@ -25,6 +25,8 @@ require (
 	k8s.io/pod-security-admission v0.35.3
 )
 
+require github.com/pulumi/pulumi-tls/sdk/v5 v5.2.0 // indirect
+
 require (
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.4 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/v4a v1.4.17 // indirect

@@ -316,7 +316,7 @@ func (c Config) postgresTopology(a postgres.Args) postgres.Args {
 	t := c.Topology
 	a.Region, a.PeerRegion, a.Primary = t.Region, t.PeerRegion, t.PostgresPrimary
 	a.AwsRegion = c.AwsRegion
-	a.VpcCidr, a.PeerVpcCidr = c.Cluster.VpcCidr, t.PeerVpcCidr
+	a.PeerVpcCidr = t.PeerVpcCidr
 	a.StorageClass = cluster.StorageClassName
 	return a
 }

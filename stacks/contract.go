@@ -20,6 +20,7 @@ const (
 	OutPostgresBucket       = "postgresBucket"       // the region's WAL and backup bucket
 	OutPostgresEndpoint     = "postgresEndpoint"     // host name of the internal replication endpoint
 	OutPostgresCluster      = "postgresCluster"      // the region's Cluster, "" while it has none
+	OutPostgresServerCA     = "postgresServerCA"     // the CA the endpoint's server certificate chains to (PEM)
 	OutAPIEndpoint          = "apiEndpoint"          // the public load balancer's host name
 	OutCloudflarePool       = "cloudflarePoolId"     // the region's Cloudflare pool, "" when disabled
 	OutChromaBucket         = "chromadbBucket"       // the region's ChromaDB snapshot bucket
@@ -40,7 +41,7 @@ const (
 var RegionOutputs = []string{
 	OutRegion, OutAwsRegion, OutAccountID, OutVpcID, OutVpcCidr, OutPrivateRouteTableIDs,
 	OutClusterName, OutClusterEndpoint, OutOIDCProviderArn, OutKubeconfig,
-	OutPostgresBucket, OutPostgresEndpoint, OutPostgresCluster, OutAPIEndpoint, OutCloudflarePool,
+	OutPostgresBucket, OutPostgresEndpoint, OutPostgresCluster, OutPostgresServerCA, OutAPIEndpoint, OutCloudflarePool,
 	OutChromaBucket, OutHealthCheckID, OutDNSZoneID, OutDNSFailoverName, OutTopology,
 }
 
@@ -60,9 +61,9 @@ var PeerReads = map[PeeringRole][]string{
 	PeeringAccepter:  append([]string{OutCloudflarePool, OutChromaBucket, OutJWTSecret}, PostgresPeerReads...),
 }
 
-// PostgresPeerReads: where the peer's bucket and key are and its
-// replication endpoint.
-var PostgresPeerReads = []string{OutAwsRegion, OutAccountID, OutPostgresBucket, OutPostgresEndpoint, OutPostgresCluster}
+// PostgresPeerReads: where the peer's bucket and key are, its
+// replication endpoint and the CA its certificate chains to.
+var PostgresPeerReads = []string{OutAwsRegion, OutAccountID, OutPostgresBucket, OutPostgresEndpoint, OutPostgresCluster, OutPostgresServerCA}
 
 // PeeringRole is which side of the VPC peering a stack owns.
 type PeeringRole string

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/internal/netpol"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/addons"
@@ -45,21 +46,22 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	sources := networkSources(cl)
 	adds, err := addons.New(ctx, region+"-addons", addons.Args{
-		ClusterName: cl.ClusterName,
-		VpcID:       cl.VpcID,
-		Region:      cl.Region,
-		OIDC:        cl.OIDC,
-		Partition:   cl.Partition,
-		Tags:        cfg.tags(),
-		VpcCidr:     cfg.Cluster.VpcCidr, MonitoringNamespace: alerting.DefaultNamespace,
+		ClusterName:  cl.ClusterName,
+		VpcID:        cl.VpcID,
+		Region:       cl.Region,
+		OIDC:         cl.OIDC,
+		Partition:    cl.Partition,
+		Tags:         cfg.tags(),
+		ControlPlane: sources.ControlPlane, MonitoringNamespace: alerting.DefaultNamespace,
 	}, pulumi.Provider(cl.Provider))
 	if err != nil {
 		return err
 	}
 	mon, err := monitoring.New(ctx, region+"-monitoring", monitoring.Args{
 		Namespace:                alerting.DefaultNamespace,
-		VpcCidr:                  cfg.Cluster.VpcCidr,
+		Sources:                  sources,
 		AppNamespace:             cfg.DNS.Backend.Namespace,
 		StorageClass:             cluster.StorageClassName,
 		AlertmanagerConfigSecret: alerting.ConfigSecretName,
@@ -97,7 +99,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 	appNS, err := apps.NewNamespace(ctx, region+"-apps", cfg.DNS.Backend.Namespace, apps.Ingress{
-		VpcCidr: cfg.Cluster.VpcCidr, APIPort: cfg.DNS.Backend.Port, MonitoringNamespace: alerting.DefaultNamespace,
+		PublicLoadBalancers: sources.PublicLoadBalancers, APIPort: cfg.DNS.Backend.Port, MonitoringNamespace: alerting.DefaultNamespace,
 	}, pulumi.Provider(cl.Provider))
 	if err != nil {
 		return err
@@ -118,8 +120,8 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		ClusterName: cfg.Cluster.Name, KubernetesVersion: cfg.Cluster.Version,
 		AwsRegion: cl.Region, AccountID: cl.AccountID, Partition: cl.Partition, OIDC: cl.OIDC,
 		MonitoringNamespace: alerting.DefaultNamespace, DependsOn: []pulumi.Resource{mon.Stack},
-		VpcCidr:     cfg.Cluster.VpcCidr,
-		CertManager: []pulumi.Resource{adds.CertManager.Helm},
+		ControlPlane: sources.ControlPlane,
+		CertManager:  []pulumi.Resource{adds.CertManager.Helm},
 		VPAs: costs.SeedVPAs(costs.SeedTargets{
 			AppNamespace: cfg.DNS.Backend.Namespace,
 			Postgres:     costs.Workload{APIVersion: "postgresql.cnpg.io/v1", Kind: "Cluster", Namespace: cfg.Postgres.Namespace, Name: postgres.ClusterName(region)},
@@ -155,6 +157,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		OutPostgresBucket:       db.Bucket,
 		OutPostgresEndpoint:     db.Endpoint,
 		OutPostgresCluster:      pulumi.String(db.DatabaseName()),
+		OutPostgresServerCA:     db.ServerCA,
 		OutAPIEndpoint:          edge.Endpoint,
 		OutCloudflarePool:       edge.CloudflarePool,
 		OutChromaBucket:         vectors.Bucket,
@@ -276,6 +279,7 @@ func deployPostgres(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer 
 		}
 		return nil, fmt.Errorf("stack %s: Postgres replicates from %s (tars:topology.postgresPrimary), but %v: run `pulumi up -s %s` first, then this stack", cfg.Stack, t.PostgresPrimary, missing, t.PeerStack)
 	}
+	a.Sources = networkSources(cl)
 	return postgres.New(ctx, t.Region+"-postgres", a, pulumi.Provider(cl.Provider))
 }
 
@@ -460,5 +464,16 @@ func (c Config) tags() map[string]string {
 		"region":     c.Topology.Region,
 		"stack":      c.Stack,
 		"managed-by": "pulumi",
+	}
+}
+
+// networkSources are the blocks that reach pods from outside the pod
+// network, by who sends from them (never a node subnet: pods have VPC
+// addresses there).
+func networkSources(cl *cluster.Cluster) netpol.Sources {
+	return netpol.Sources{
+		ControlPlane:          cl.ControlPlaneSources(),
+		InternalLoadBalancers: cl.InternalLoadBalancerSources(),
+		PublicLoadBalancers:   cl.PublicLoadBalancerSources(),
 	}
 }

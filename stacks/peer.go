@@ -3,6 +3,7 @@ package stacks
 import (
 	"fmt"
 	"github.com/tars-platform/infra/components/chromadb"
+	"github.com/tars-platform/infra/internal/pki"
 	"slices"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -105,11 +106,14 @@ func (p *peerStack) postgres() (*postgres.Peer, error) {
 		dst *string
 	}{
 		{OutAwsRegion, &peer.AwsRegion}, {OutAccountID, &peer.AccountID},
-		{OutPostgresBucket, &peer.Bucket}, {OutPostgresEndpoint, &peer.Endpoint},
+		{OutPostgresBucket, &peer.Bucket}, {OutPostgresEndpoint, &peer.Endpoint}, {OutPostgresServerCA, &peer.ServerCA},
 	} {
 		if *f.dst, err = p.readString(f.key); err != nil {
 			return nil, err
 		}
+	}
+	if err := pki.ParseCACert(peer.ServerCA); err != nil {
+		return nil, fmt.Errorf("peer stack %s: output %q %v", p.name, OutPostgresServerCA, err)
 	}
 	// "" is a valid value: the peer has not created its database yet.
 	v, err := p.read(OutPostgresCluster)

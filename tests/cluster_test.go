@@ -20,10 +20,10 @@ var clusterCounts = map[string]int{
 	"tars:cluster:Cluster":                                    1,
 	"aws:ec2/vpc:Vpc":                                         1,
 	"aws:ec2/internetGateway:InternetGateway":                 1,
-	"aws:ec2/subnet:Subnet":                                   6, // public + private per AZ
+	"aws:ec2/subnet:Subnet":                                   9, // public, private and infrastructure per AZ
 	"aws:ec2/routeTable:RouteTable":                           4, // one public, one private per AZ
 	"aws:ec2/route:Route":                                     4, // public default + private default per AZ
-	"aws:ec2/routeTableAssociation:RouteTableAssociation":     6,
+	"aws:ec2/routeTableAssociation:RouteTableAssociation":     9,
 	"aws:ec2/eip:Eip":                                         3,
 	"aws:ec2/natGateway:NatGateway":                           3,
 	"aws:ec2/securityGroupRule:SecurityGroupRule":             1, // peer CIDR on Postgres only
@@ -111,21 +111,24 @@ func TestClusterNodeGroupScalesThreeToTwenty(t *testing.T) {
 		assert.Equal(t, "true", bdm["encrypted"])
 		assert.Equal(t, "gp3", bdm["volumeType"])
 		assert.Equal(t, "required", lt.Input("metadataOptions.httpTokens"))
-		// Exactly the graph's private subnets (tagged for internal load
-		// balancers), never a public one.
-		var private, public []string
+		// Exactly the graph's private subnets (tagged for no load
+		// balancer), never a public or an infrastructure one.
+		var private, public, infra []string
 		for _, sn := range g.ByType("aws:ec2/subnet:Subnet") {
 			id := harness.MockID(sn.Type, sn.Name)
 			tags := asMap(sn.Input("tags"))
 			switch {
 			case tags["kubernetes.io/role/internal-elb"] == "1":
-				private = append(private, id)
+				infra = append(infra, id)
 			case tags["kubernetes.io/role/elb"] == "1":
 				public = append(public, id)
+			default:
+				private = append(private, id)
 			}
 		}
 		require.Len(t, private, 3, stack)
 		require.Len(t, public, 3, stack)
+		require.Len(t, infra, 3, stack)
 		assert.ElementsMatch(t, private, strs(ng.Input("subnetIds")), "%s: the node group runs in the private subnets", stack)
 	}
 }
@@ -185,7 +188,8 @@ func TestClusterControlPlane(t *testing.T) {
 func TestClusterSubnetsTaggedAndPlanned(t *testing.T) {
 	g := mustRun(t, "us-east")
 	vpc := netip.MustParsePrefix("10.10.0.0/16")
-	var blocks []netip.Prefix
+	var blocks, private []netip.Prefix
+	var infra, infraIDs []string
 	azs := map[string]bool{}
 	for _, s := range g.ByType("aws:ec2/subnet:Subnet") {
 		tg := tags(s)
@@ -199,16 +203,33 @@ func TestClusterSubnetsTaggedAndPlanned(t *testing.T) {
 		azs[s.Input("availabilityZone").(string)] = true
 		switch {
 		case strings.Contains(s.Name, "-private-"):
-			assert.Equal(t, "1", tg["kubernetes.io/role/internal-elb"], s.Name)
+			assert.Empty(t, tg["kubernetes.io/role/internal-elb"], "%s: no load balancer in the node subnets", s.Name)
+			assert.Empty(t, tg["kubernetes.io/role/elb"], s.Name)
 			assert.Equal(t, 19, cidr.Bits(), "private subnets are /19 of a /16: pods take VPC IPs")
+			private = append(private, cidr)
 		case strings.Contains(s.Name, "-public-"):
 			assert.Equal(t, "1", tg["kubernetes.io/role/elb"], s.Name)
 			assert.Equal(t, 22, cidr.Bits())
+		case strings.Contains(s.Name, "-infra-"):
+			assert.Equal(t, "1", tg["kubernetes.io/role/internal-elb"], "%s: internal load balancers go to the infrastructure subnets", s.Name)
+			assert.Equal(t, 22, cidr.Bits())
+			infra = append(infra, s.Input("cidrBlock").(string))
+			infraIDs = append(infraIDs, harness.MockID(s.Type, s.Name))
 		default:
-			t.Errorf("subnet %s is neither public nor private", s.Name)
+			t.Errorf("subnet %s is neither public, private nor infrastructure", s.Name)
 		}
 	}
 	assert.Equal(t, map[string]bool{"us-east-1a": true, "us-east-1b": true, "us-east-1c": true}, azs)
+	assert.ElementsMatch(t, []string{"10.10.192.0/22", "10.10.196.0/22", "10.10.200.0/22"}, infra)
+	for _, b := range infra {
+		for _, p := range private {
+			assert.False(t, netip.MustParsePrefix(b).Overlaps(p), "no pod has an infrastructure address")
+		}
+	}
+	// The control plane's interfaces (what calls the webhooks) are in the
+	// infrastructure subnets, not where pods run.
+	eks := one(t, g, "aws:eks/cluster:Cluster", "us-east-eks")
+	assert.ElementsMatch(t, infraIDs, strs(eks.Input("vpcConfig.subnetIds")))
 }
 
 func TestClusterSingleNATOption(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/dr"
+	"github.com/tars-platform/infra/stacks"
 	"github.com/tars-platform/infra/tests/engine"
 	"github.com/tars-platform/infra/tests/harness"
 )
@@ -165,6 +166,33 @@ func TestEngineDeploysBothStacksAndSettles(t *testing.T) {
 		assert.Contains(t, raw(dep), harness.SecretPlaceholder("tars:smtpPassword"), "%s: the check above looks for values the state holds", name)
 	}
 
+	// Cross-region TLS as the engine deployed it: each region's designated
+	// primary verifies the other's endpoint against exactly the CA the
+	// other exports, and the other's server certificate names that endpoint.
+	for _, pair := range [][2]string{{"us-east", "us-west"}, {"us-west", "us-east"}} {
+		server, client := pair[0], pair[1]
+		sst, err := rig.Stack(ctx, server)
+		require.NoError(t, err)
+		souts, err := sst.Outputs(ctx)
+		require.NoError(t, err)
+		ca, _ := souts[stacks.OutPostgresServerCA].Value.(string)
+		endpoint, _ := souts[stacks.OutPostgresEndpoint].Value.(string)
+		require.Contains(t, ca, "BEGIN CERTIFICATE", "%s exports its server CA", server)
+		require.NotEmpty(t, endpoint)
+		assert.Equal(t, []any{endpoint}, get(stateInputs(ctx, t, sst, "kubernetes:postgresql.cnpg.io/v1:Cluster", server+"-postgres-cluster"), "spec.certificates.serverAltDNSNames"),
+			"%s: the server certificate names the endpoint", server)
+		cst, err := rig.Stack(ctx, client)
+		require.NoError(t, err)
+		assert.Equal(t, ca, get(stateInputs(ctx, t, cst, "kubernetes:core/v1:Secret", client+"-postgres-peer-ca"), "stringData.ca\\.crt"),
+			"%s trusts exactly %s's CA", client, server)
+		for _, ec := range get(stateInputs(ctx, t, cst, "kubernetes:postgresql.cnpg.io/v1:Cluster", client+"-postgres-cluster"), "spec.externalClusters").([]any) {
+			if get(ec, "connectionParameters.host") != nil {
+				assert.Equal(t, endpoint, get(ec, "connectionParameters.host"), "%s connects to %s's endpoint", client, server)
+				assert.Equal(t, "verify-full", get(ec, "connectionParameters.sslmode"))
+			}
+		}
+	}
+
 	// The DR flip, in both stack files, then a preview of each.
 	for _, name := range []string{"us-east", "us-west"} {
 		st, err := rig.Stack(ctx, name)
@@ -189,4 +217,55 @@ func TestEngineDeploysBothStacksAndSettles(t *testing.T) {
 		t.Logf("flip, %s plans %d steps:\n  %s", name, len(lines), strings.Join(lines, "\n  "))
 	}
 	t.Logf("engine tier: %s", time.Since(start).Round(time.Second))
+}
+
+// stateInputs are the inputs of the resource of a type and logical name in
+// the stack's state (decrypted, as the export gives them).
+func stateInputs(ctx context.Context, t *testing.T, st auto.Stack, typ, name string) map[string]any {
+	t.Helper()
+	dep, err := st.Export(ctx)
+	require.NoError(t, err)
+	var state struct {
+		Resources []struct {
+			URN    string         `json:"urn"`
+			Type   string         `json:"type"`
+			Inputs map[string]any `json:"inputs"`
+		} `json:"resources"`
+	}
+	require.NoError(t, json.Unmarshal(dep.Deployment, &state))
+	for _, r := range state.Resources {
+		if r.Type == typ && strings.HasSuffix(r.URN, "::"+name) {
+			return unwrapSecrets(r.Inputs).(map[string]any)
+		}
+	}
+	t.Fatalf("%s: no %s %s in state", st.Name(), typ, name)
+	return nil
+}
+
+// unwrapSecrets replaces the export's secret envelopes by their plaintext.
+func unwrapSecrets(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if x["4dabf18193072939515e22adb298388d"] == "1b47061264138c4ac30d75fd1eb44270" {
+			if p, ok := x["plaintext"].(string); ok {
+				var inner any
+				if json.Unmarshal([]byte(p), &inner) == nil {
+					return unwrapSecrets(inner)
+				}
+				return p
+			}
+		}
+		out := map[string]any{}
+		for k, e := range x {
+			out[k] = unwrapSecrets(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = unwrapSecrets(e)
+		}
+		return out
+	}
+	return v
 }

@@ -19,22 +19,29 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// netAddrs are each stack's address blocks (Pulumi.<stack>.yaml:
-// tars:cluster.vpcCidr, tars:topology.peerVpcCidr) and an address in each
-// that a flow from outside the cluster comes from.
+// netAddrs are an address in each of a stack's blocks a flow comes from
+// (Pulumi.<stack>.yaml: tars:cluster.vpcCidr 10.10.0.0/16 or 10.20.0.0/16
+// cut by cluster.PlanSubnets, tars:topology.peerVpcCidr): "infra" is the
+// second AZ's infrastructure subnet (/22 from .192.0: the EKS control
+// plane's interfaces, internal load balancers), "public" its public subnet
+// (/22 from .224.0: internet-facing load balancers), "pod" its node subnet
+// (/19 from .32.0: with the VPC CNI every pod, and every node, has an
+// address there).
 var netAddrs = map[string]map[string]string{
-	"us-east": {"vpc": "10.10.7.20", "peer": "10.20.7.20", "internet": "203.0.113.7"},
-	"us-west": {"vpc": "10.20.7.20", "peer": "10.10.7.20", "internet": "203.0.113.7"},
+	"us-east": {"infra": "10.10.197.10", "public": "10.10.229.10", "pod": "10.10.33.10", "peer": "10.20.33.10", "internet": "203.0.113.7"},
+	"us-west": {"infra": "10.20.197.10", "public": "10.20.229.10", "pod": "10.20.33.10", "peer": "10.10.33.10", "internet": "203.0.113.7"},
 }
 
 // netEnd is one end of a flow: pods with (at least) Labels in namespace NS,
-// or (From only) an address outside the cluster: "vpc" (the EKS control
-// plane's interfaces, the load balancers), "peer" (the other region's
-// VPC) or "internet".
+// or (From only) an address outside the pod network: "infra" (the EKS
+// control plane's interfaces, internal load balancers), "public"
+// (internet-facing load balancers), "peer" (the other region's VPC) or
+// "internet". IP is a source pod's own address (netAddrs "pod").
 type netEnd struct {
 	NS     string
 	Labels map[string]string
 	Addr   string
+	IP     string
 }
 
 func (e netEnd) String() string {
@@ -92,7 +99,8 @@ var (
 	nVPARec     = pods("vpa-system", "app.kubernetes.io/component", "recommender")
 	nKCFront    = pods("kubecost", "app.kubernetes.io/name", "frontend")
 	nKCAgg      = pods("kubecost", "app.kubernetes.io/name", "aggregator")
-	nVPC        = netEnd{Addr: "vpc"}
+	nInfra      = netEnd{Addr: "infra"}
+	nPublicLB   = netEnd{Addr: "public"}
 	nPeer       = netEnd{Addr: "peer"}
 	nInternet   = netEnd{Addr: "internet"}
 )
@@ -109,7 +117,7 @@ var intendedFlows = []netFlow{
 	{"Postgres instances to each other", nPostgres, nPostgres, 5432},
 	{"CNPG operator to the instances' status port", nCNPGOp, nPostgres, 8000},
 	{"peer region to Postgres (replication)", nPeer, nPostgres, 5432},
-	{"load balancer health checks to Postgres status", nVPC, nPostgres, 8000},
+	{"load balancer health checks to Postgres status", nInfra, nPostgres, 8000},
 	{"Grafana to Postgres (its database)", nGrafana, nPostgres, 5432},
 	{"Postgres instances to the Barman Cloud plugin", nPostgres, nBarman, 9090},
 	{"CNPG operator to the Barman Cloud plugin", nCNPGOp, nBarman, 9090},
@@ -140,12 +148,12 @@ var intendedFlows = []netFlow{
 	{"report CronJobs to Thanos query-frontend", nReports, nThanosQF, 10902},
 	{"report CronJobs to Kubecost's API", nReports, nKCFront, 9090},
 	{"Kubecost's frontend to its aggregator", nKCFront, nKCAgg, 9004},
-	{"API server to cert-manager's webhook", nVPC, nCMWebhook, 10250},
-	{"API server to the CNPG webhook", nVPC, nCNPGOp, 9443},
-	{"API server to the VPA admission controller", nVPC, nVPAAdm, 8000},
-	{"API server to the prometheus-operator webhook", nVPC, nPromOp, 10250},
-	{"ALB to the API", nVPC, nApp, 8000},
-	{"ALB to Grafana", nVPC, nGrafana, 3000},
+	{"API server to cert-manager's webhook", nInfra, nCMWebhook, 10250},
+	{"API server to the CNPG webhook", nInfra, nCNPGOp, 9443},
+	{"API server to the VPA admission controller", nInfra, nVPAAdm, 8000},
+	{"API server to the prometheus-operator webhook", nInfra, nPromOp, 10250},
+	{"ALB to the API", nPublicLB, nApp, 8000},
+	{"ALB to Grafana", nPublicLB, nGrafana, 3000},
 }
 
 // deniedFlows are flows the table does not list that must not connect.
@@ -167,6 +175,14 @@ var deniedFlows = []netFlow{
 	{"ChromaDB to Postgres's metrics", nChroma, nPostgres, 9187},
 	{"cert-manager to the CNPG operator", nCMCtrl, nCNPGOp, 9443},
 	{"Redis to the Barman Cloud plugin", nRedis, nBarman, 9090},
+	// What a rule admitting the VPC would let any pod reach by its address.
+	{"Kubecost to the API port", nKCAgg, nApp, 8000},
+	{"Grafana to Postgres's status port", nGrafana, nPostgres, 8000},
+	{"Alloy to the CNPG webhook", nAlloy, nCNPGOp, 9443},
+	{"services to the VPA admission controller", nApp, nVPAAdm, 8000},
+	{"the internet-facing load balancers to Postgres's status port", nPublicLB, nPostgres, 8000},
+	{"the internal load balancers' subnets to Grafana", nInfra, nGrafana, 3000},
+	{"the internal load balancers' subnets to the API", nInfra, nApp, 8000},
 }
 
 // netPod is a pod the evaluator sees.
@@ -235,10 +251,15 @@ func npSelects(t *testing.T, sel *metav1.LabelSelector, l labels.Set) bool {
 }
 
 // peerMatches: whether a NetworkPolicy peer of a policy in namespace ns
-// matches the source. Pods are matched by selectors only: ipBlock is for
-// addresses outside the cluster (the NetworkPolicy API's definition).
+// matches the source. Pods are matched by selectors, and by an ipBlock that
+// contains their address: the API leaves ipBlocks on pod addresses to the
+// implementation, and on EKS (the VPC CNI's network policy agent matches
+// the packet's source address) pods have VPC addresses.
 func peerMatches(t *testing.T, p networkingv1.NetworkPolicyPeer, ns string, nss map[string]labels.Set, src netEnd, addr string) bool {
 	if p.IPBlock != nil {
+		if addr == "" {
+			addr = src.IP
+		}
 		if addr == "" {
 			return false
 		}
@@ -373,7 +394,7 @@ func evalFlow(t *testing.T, stack string, f netFlow, pods []netPod, pols []netwo
 	if addr == "" {
 		srcs = nil
 		for _, p := range match(f.From, true) {
-			srcs = append(srcs, netEnd{NS: p.NS, Labels: p.Labels})
+			srcs = append(srcs, netEnd{NS: p.NS, Labels: p.Labels, IP: netAddrs[stack]["pod"]})
 		}
 	}
 	all, by := true, []string{}

@@ -232,7 +232,8 @@ func TestPostgresDistributedTopology(t *testing.T) {
 					if get(ec, "name") == peer {
 						cp := get(ec, "connectionParameters").(map[string]any)
 						assert.Equal(t, "tars_replicator", cp["user"])
-						assert.Equal(t, "require", cp["sslmode"])
+						assert.Equal(t, "verify-full", cp["sslmode"], "the peer's server certificate is verified, names included")
+						assert.Equal(t, map[string]any{"name": "tars-pg-peer-ca", "key": "ca.crt"}, get(ec, "sslRootCert"))
 						assert.Equal(t, self, cp["application_name"])
 						assert.Contains(t, cp["host"], peer, "the peer's endpoint from its stack outputs")
 					}
@@ -370,7 +371,10 @@ func TestPostgresNetworkAdmission(t *testing.T) {
 	}
 	assert.Equal(t, map[string][]float64{
 		"ns:tars": {5432}, "pods:tars-pg-us-east": {5432, 8000}, "ns:cnpg-system": {5432, 8000},
-		"ns:monitoring": {9187}, "cidr:10.20.0.0/16": {5432}, "cidr:10.10.0.0/16": {8000},
+		"ns:monitoring": {9187}, "cidr:10.20.0.0/16": {5432},
+		// The endpoint's health checks from the infrastructure subnets
+		// (internal load balancers), not the VPC: pods have VPC addresses.
+		"cidr:10.10.192.0/22": {8000}, "cidr:10.10.196.0/22": {8000}, "cidr:10.10.200.0/22": {8000},
 		"ns:monitoring pods:grafana": {5432}, // Grafana's database
 	}, got)
 	svc := one(t, g, "kubernetes:core/v1:Service", "us-east-postgres-replication")

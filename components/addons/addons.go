@@ -33,9 +33,9 @@ type Args struct {
 	// Tags go on the IAM role and on every AWS resource the controller
 	// creates (load balancers, target groups, security groups).
 	Tags map[string]string
-	// VpcCidr is the cluster's VPC block: the control plane reaches the
-	// webhooks from it (NetworkPolicy). Empty admits nothing to them.
-	VpcCidr string
+	// ControlPlane are the blocks the control plane reaches the webhooks
+	// from (netpol.Sources). Empty admits nothing to them.
+	ControlPlane []string
 	// MonitoringNamespace is Prometheus's namespace (the scraper admitted
 	// to the metrics ports). Default "monitoring".
 	MonitoringNamespace string

@@ -88,7 +88,7 @@ func certManager(a Args) chart.Args {
 		Tags: a.Tags,
 		// The webhook's serving port (container port "https", 10250) from
 		// the control plane; every part's metrics port from Prometheus.
-		NetworkPolicies: append(netpol.Webhook("webhook", a.VpcCidr, map[string]string{
+		NetworkPolicies: append(netpol.Webhook("webhook", a.ControlPlane, map[string]string{
 			"app.kubernetes.io/name": "webhook", "app.kubernetes.io/instance": versions.CertManager.Name, "app.kubernetes.io/component": "webhook",
 		}, "https"), netpol.Scrape("metrics", monitoringNamespace(a), map[string]string{"app.kubernetes.io/instance": versions.CertManager.Name}, 9402)),
 	}

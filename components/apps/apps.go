@@ -34,11 +34,11 @@ var PodSecurity = podsecurity.Policy{Level: podsecurity.Restricted}
 
 // Ingress is what reaches the services' pods besides each other.
 type Ingress struct {
-	// VpcCidr is the VPC's block: the load balancer (target type ip)
-	// reaches the API from it, on APIPort (the backend Service's port,
-	// equal to its target port).
-	VpcCidr string
-	APIPort int
+	// PublicLoadBalancers are the internet-facing load balancers' subnets:
+	// the API's load balancer (target type ip) reaches it from them, on
+	// APIPort (the backend Service's port, equal to its target port).
+	PublicLoadBalancers []string
+	APIPort             int
 	// MonitoringNamespace is Prometheus's and the OTel collector's.
 	MonitoringNamespace string
 }
@@ -52,8 +52,8 @@ func (in Ingress) policies() []netpol.Policy {
 	if in.MonitoringNamespace != "" {
 		out = append(out, netpol.Policy{Name: "prometheus", Rules: []netpol.Rule{{From: []netpol.Peer{netpol.Prometheus(in.MonitoringNamespace)}}}})
 	}
-	if in.VpcCidr != "" && in.APIPort > 0 {
-		out = append(out, netpol.Policy{Name: "load-balancer", Rules: []netpol.Rule{{From: []netpol.Peer{netpol.CIDR(in.VpcCidr)}, Ports: []any{in.APIPort}}}})
+	if len(in.PublicLoadBalancers) > 0 && in.APIPort > 0 {
+		out = append(out, netpol.Policy{Name: "load-balancer", Rules: []netpol.Rule{{From: netpol.CIDRs(in.PublicLoadBalancers), Ports: []any{in.APIPort}}}})
 	}
 	return out
 }

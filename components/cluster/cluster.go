@@ -49,6 +49,33 @@ type Cluster struct {
 	// CNI gives pods addresses from their node's subnet, so a pod's address
 	// tells its zone.
 	PrivateSubnetCIDRs map[string]string
+	// PublicSubnetCIDRs by AZ name: where the internet-facing load
+	// balancers reach their targets (type ip) from.
+	PublicSubnetCIDRs map[string]string
+	// InfraSubnetCIDRs by AZ name: where the EKS control plane calls the
+	// webhooks from, and the internal load balancers reach their targets
+	// from. No pod has one of these addresses.
+	InfraSubnetCIDRs map[string]string
+}
+
+// ControlPlaneSources are the blocks the control plane reaches pods from
+// (admission webhooks), in AZ order.
+func (c *Cluster) ControlPlaneSources() []string { return c.inAZOrder(c.InfraSubnetCIDRs) }
+
+// InternalLoadBalancerSources are the blocks an internal load balancer
+// reaches its targets (and health-checks them) from, in AZ order.
+func (c *Cluster) InternalLoadBalancerSources() []string { return c.inAZOrder(c.InfraSubnetCIDRs) }
+
+// PublicLoadBalancerSources are the blocks an internet-facing load balancer
+// reaches its targets from, in AZ order.
+func (c *Cluster) PublicLoadBalancerSources() []string { return c.inAZOrder(c.PublicSubnetCIDRs) }
+
+func (c *Cluster) inAZOrder(m map[string]string) []string {
+	var out []string
+	for _, az := range c.AvailabilityZones {
+		out = append(out, m[az])
+	}
+	return out
 }
 
 // New creates a region cluster. Args are defaulted, then validated before

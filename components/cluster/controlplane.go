@@ -68,7 +68,9 @@ func (c *Cluster) newControlPlane(ctx *pulumi.Context, name string, a Args, net 
 		Version: pulumi.String(a.Version),
 		RoleArn: role.Arn,
 		VpcConfig: &eks.ClusterVpcConfigArgs{
-			SubnetIds:             net.privateSubnets,
+			// The control plane's interfaces (what calls the webhooks) go
+			// to the infrastructure subnets, where no pod has an address.
+			SubnetIds:             net.infraSubnets,
 			EndpointPrivateAccess: pulumi.Bool(true),
 			EndpointPublicAccess:  pulumi.Bool(a.EndpointPublicAccess),
 			PublicAccessCidrs:     pulumi.ToStringArray(a.PublicAccessCidrs),

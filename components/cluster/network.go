@@ -10,6 +10,7 @@ type network struct {
 	vpc            *ec2.Vpc
 	privateSubnets pulumi.StringArray
 	publicSubnets  pulumi.StringArray
+	infraSubnets   pulumi.StringArray
 	// privateRouteTables by AZ name: peering adds its routes here.
 	privateRouteTables map[string]*ec2.RouteTable
 }
@@ -24,8 +25,10 @@ const (
 // clusterTag marks a subnet as usable by the named cluster.
 func clusterTag(clusterName string) string { return "kubernetes.io/cluster/" + clusterName }
 
-// newNetwork builds the VPC: per AZ a public subnet (load balancers, NAT) and
-// a private subnet (nodes and pods), private egress through NAT gateways,
+// newNetwork builds the VPC: per AZ a public subnet (internet-facing load
+// balancers, NAT), a private subnet (nodes and pods) and an infrastructure
+// subnet (the control plane's interfaces, internal load balancers; routed
+// like the private one), private egress through NAT gateways,
 // one per AZ unless args.NatGateways is NatSingle. Child names carry the AZ
 // name, never a list position, so adding an AZ touches nothing existing.
 func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network, error) {
@@ -34,8 +37,12 @@ func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network
 		return nil, err
 	}
 	c.PrivateSubnetCIDRs = map[string]string{}
+	c.PublicSubnetCIDRs = map[string]string{}
+	c.InfraSubnetCIDRs = map[string]string{}
 	for i, az := range c.AvailabilityZones {
 		c.PrivateSubnetCIDRs[az] = plan[i].Private.String()
+		c.PublicSubnetCIDRs[az] = plan[i].Public.String()
+		c.InfraSubnetCIDRs[az] = plan[i].Infra.String()
 	}
 	parent := pulumi.Parent(c)
 	vpc, err := ec2.NewVpc(ctx, name+"-vpc", &ec2.VpcArgs{
@@ -99,10 +106,15 @@ func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network
 		}, parent); err != nil {
 			return nil, err
 		}
-		priv, err := newSubnet(ctx, name+"-private-"+az, az, plan[i].Private.String(), tagInternalELB, vpc, rt, a, parent)
+		priv, err := newSubnet(ctx, name+"-private-"+az, az, plan[i].Private.String(), "", vpc, rt, a, parent)
 		if err != nil {
 			return nil, err
 		}
+		infra, err := newSubnet(ctx, name+"-infra-"+az, az, plan[i].Infra.String(), tagInternalELB, vpc, rt, a, parent)
+		if err != nil {
+			return nil, err
+		}
+		n.infraSubnets = append(n.infraSubnets, infra.ID())
 		n.publicSubnets = append(n.publicSubnets, pub.ID())
 		n.privateSubnets = append(n.privateSubnets, priv.ID())
 		n.privateRouteTables[az] = rt
@@ -136,14 +148,18 @@ func newNAT(ctx *pulumi.Context, name string, a Args, subnet *ec2.Subnet, igw *e
 	}, parent, pulumi.DependsOn([]pulumi.Resource{igw})) // a NAT needs the IGW attached first
 }
 
-// newSubnet creates a subnet tagged for the cluster and for load balancers of
-// one kind (roleTag), associated with a route table.
+// newSubnet creates a subnet tagged for the cluster and, unless roleTag is
+// "", for load balancers of one kind, associated with a route table.
 func newSubnet(ctx *pulumi.Context, name, az, cidr, roleTag string, vpc *ec2.Vpc, rt *ec2.RouteTable, a Args, parent pulumi.ResourceOption) (*ec2.Subnet, error) {
+	t := map[string]string{"Name": name, clusterTag(a.Name): "shared"}
+	if roleTag != "" {
+		t[roleTag] = "1"
+	}
 	subnet, err := ec2.NewSubnet(ctx, name, &ec2.SubnetArgs{
 		VpcId:            vpc.ID(),
 		AvailabilityZone: pulumi.String(az),
 		CidrBlock:        pulumi.String(cidr),
-		Tags:             tags(a.Tags, map[string]string{"Name": name, roleTag: "1", clusterTag(a.Name): "shared"}),
+		Tags:             tags(a.Tags, t),
 	}, parent)
 	if err != nil {
 		return nil, err

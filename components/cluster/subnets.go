@@ -6,14 +6,20 @@ import (
 )
 
 // maxAZs is how many AZs the subnet plan can serve: the VPC is cut into eight
-// equal blocks, one private block per AZ and the last block shared by the
-// public subnets.
+// equal blocks, one private block per AZ, the seventh block shared by the
+// infrastructure subnets and the last by the public subnets.
 const maxAZs = 6
 
 // SubnetPlan is the address plan of one AZ.
 type SubnetPlan struct {
 	Private netip.Prefix // 1/8 of the VPC (a /19 of a /16): pods take VPC IPs with the VPC CNI
-	Public  netip.Prefix // 1/64 of the VPC (a /22 of a /16): load balancers and NAT gateways only
+	Public  netip.Prefix // 1/64 of the VPC (a /22 of a /16): internet-facing load balancers and NAT gateways only
+	// Infra is 1/64 of the VPC (a /22 of a /16): the EKS control plane's
+	// network interfaces and the internal load balancers. No node runs
+	// there, so no pod ever has one of its addresses: a NetworkPolicy that
+	// admits these blocks admits the control plane and the load balancers,
+	// not every pod (with the VPC CNI pods have VPC addresses).
+	Infra netip.Prefix
 }
 
 // PlanSubnets cuts vpc into per-AZ private and public subnets. The plan
@@ -28,12 +34,14 @@ func PlanSubnets(vpc netip.Prefix, azs int) ([]SubnetPlan, error) {
 	}
 	privateBits := vpc.Bits() + 3
 	publicBits := vpc.Bits() + 6
+	infraBase := nth(vpc.Addr(), privateBits, 6)
 	publicBase := nth(vpc.Addr(), privateBits, 7)
 	plans := make([]SubnetPlan, azs)
 	for i := range plans {
 		plans[i] = SubnetPlan{
 			Private: netip.PrefixFrom(nth(vpc.Addr(), privateBits, i), privateBits),
 			Public:  netip.PrefixFrom(nth(publicBase, publicBits, i), publicBits),
+			Infra:   netip.PrefixFrom(nth(infraBase, publicBits, i), publicBits),
 		}
 	}
 	return plans, nil

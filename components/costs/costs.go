@@ -58,9 +58,9 @@ type Args struct {
 	OIDC                            cluster.OIDC
 	// MonitoringNamespace is where Prometheus's ServiceMonitors live. Required.
 	MonitoringNamespace string
-	// VpcCidr is the VPC's block: the control plane reaches the VPA's
-	// admission webhook from it. Empty admits nothing to the webhook.
-	VpcCidr string
+	// ControlPlane are the blocks the control plane reaches the VPA's
+	// admission webhook from (netpol.Sources). Empty admits nothing to it.
+	ControlPlane []string
 	// DependsOn: what installs the ServiceMonitor CRD. Custom resources only.
 	DependsOn []pulumi.Resource
 	// CertManager is the cert-manager release: it issues the VPA admission

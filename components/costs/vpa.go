@@ -246,7 +246,7 @@ func vpaRelease(a Args) chart.Args {
 		Tags:      a.Tags,
 		// The control plane to the admission controller (container port
 		// 8000); Prometheus to each part's "prometheus" port.
-		NetworkPolicies: append(netpol.Webhook("webhook", a.VpcCidr, map[string]string{
+		NetworkPolicies: append(netpol.Webhook("webhook", a.ControlPlane, map[string]string{
 			"app.kubernetes.io/name": "vertical-pod-autoscaler", "app.kubernetes.io/instance": VPARelease, "app.kubernetes.io/component": "admission-controller",
 		}, 8000), netpol.Scrape("metrics", a.MonitoringNamespace, map[string]string{"app.kubernetes.io/instance": VPARelease}, "prometheus")),
 		Values: vpaValues{

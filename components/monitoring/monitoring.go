@@ -49,10 +49,11 @@ const (
 type Args struct {
 	// Namespace of the stack (created here). Default DefaultNamespace.
 	Namespace string
-	// VpcCidr is the VPC's block: the control plane (the operator's
-	// admission webhook) and Grafana's load balancer (target type ip)
-	// reach the namespace from it. Empty admits neither.
-	VpcCidr string
+	// Sources: the control plane reaches the operator's admission webhook
+	// from Sources.ControlPlane, Grafana's internet-facing load balancer
+	// (target type ip) reaches Grafana from Sources.PublicLoadBalancers.
+	// Empty admits neither.
+	Sources netpol.Sources
 	// AppNamespace is the services' namespace, admitted to the OTel
 	// collector's OTLP ports. Empty admits none.
 	AppNamespace string
@@ -184,10 +185,10 @@ func networkPolicies(a Args) []netpol.Policy {
 		out = append(out, netpol.Policy{Name: "otlp", PodLabels: OTelCollectorPodLabels,
 			Rules: []netpol.Rule{{From: []netpol.Peer{netpol.Namespace(a.AppNamespace)}, Ports: []any{4317, 4318}}}})
 	}
-	out = append(out, netpol.Webhook("operator-webhook", a.VpcCidr, map[string]string{"app": ReleaseName + "-operator", "release": ReleaseName}, "https")...)
-	if a.VpcCidr != "" {
+	out = append(out, netpol.Webhook("operator-webhook", a.Sources.ControlPlane, map[string]string{"app": ReleaseName + "-operator", "release": ReleaseName}, "https")...)
+	if len(a.Sources.PublicLoadBalancers) > 0 {
 		out = append(out, netpol.Policy{Name: "grafana-load-balancer", PodLabels: GrafanaPodLabels(),
-			Rules: []netpol.Rule{{From: []netpol.Peer{netpol.CIDR(a.VpcCidr)}, Ports: []any{"grafana"}}}})
+			Rules: []netpol.Rule{{From: netpol.CIDRs(a.Sources.PublicLoadBalancers), Ports: []any{"grafana"}}}})
 	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/tars-platform/infra/internal/netpol"
+	"github.com/tars-platform/infra/internal/pki"
 	"strconv"
 	"strings"
 	"time"
@@ -120,10 +122,13 @@ type Args struct {
 	OIDC cluster.OIDC `json:"-"`
 	// StorageClass of the volumes (the cluster's encrypted gp3 class). Required.
 	StorageClass string `json:"-"`
-	// VpcCidr is this region's VPC (the load balancer's health checks come
-	// from it); PeerVpcCidr is the other region's, the only network
-	// admitted to the replication endpoint. Required.
-	VpcCidr     string `json:"-"`
+	// Sources: the control plane calls the operator's webhook from
+	// Sources.ControlPlane, the replication endpoint (an internal load
+	// balancer) health-checks the status port from
+	// Sources.InternalLoadBalancers. Both required.
+	Sources netpol.Sources `json:"-"`
+	// PeerVpcCidr is the other region's VPC, the only network admitted to
+	// the replication endpoint. Required.
 	PeerVpcCidr string `json:"-"`
 	// Peer is what the other region's stack exports about its database;
 	// nil while the other region has not deployed it. Without it the
@@ -178,6 +183,9 @@ type Peer struct {
 	// Endpoint is the host name of the peer's internal replication
 	// endpoint (an internal NLB reached over the VPC peering).
 	Endpoint string
+	// ServerCA is the peer's server CA certificate (PEM): the peer's
+	// endpoint is verified against it (sslmode verify-full).
+	ServerCA string
 	// Cluster is the peer's Cluster, "" while the peer has no database
 	// (its first deployment): the database then does not exist anywhere
 	// yet, and only then does the primary region initialise it.
@@ -215,6 +223,22 @@ func (a Args) Validate() error {
 		for _, f := range []struct{ field, v string }{{"awsRegion", a.Peer.AwsRegion}, {"accountId", a.Peer.AccountID}, {"bucket", a.Peer.Bucket}, {"endpoint", a.Peer.Endpoint}} {
 			if f.v == "" {
 				p.Addf("peer."+f.field, "is empty")
+			}
+		}
+		if err := pki.ParseCACert(a.Peer.ServerCA); err != nil {
+			p.Addf("peer.serverCA", "%v", err)
+		}
+	}
+	for _, f := range []struct {
+		field string
+		v     []string
+	}{{"sources.controlPlane", a.Sources.ControlPlane}, {"sources.internalLoadBalancers", a.Sources.InternalLoadBalancers}} {
+		if len(f.v) == 0 {
+			p.Addf(f.field, "is required")
+		}
+		for _, c := range f.v {
+			if _, err := check.IPv4Prefix(c); err != nil {
+				p.Addf(f.field, "(%q) %v", c, err)
 			}
 		}
 	}
@@ -321,10 +345,8 @@ func (a Args) validateConfig(p *check.Problems) {
 			p.Addf(f.field, "is required")
 		}
 	}
-	for _, f := range []struct{ field, v string }{{"vpcCidr", a.VpcCidr}, {"peerVpcCidr", a.PeerVpcCidr}} {
-		if _, err := check.IPv4Prefix(f.v); err != nil {
-			p.Addf(f.field, "(%q) %v", f.v, err)
-		}
+	if _, err := check.IPv4Prefix(a.PeerVpcCidr); err != nil {
+		p.Addf("peerVpcCidr", "(%q) %v", a.PeerVpcCidr, err)
 	}
 }
 

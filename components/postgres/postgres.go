@@ -76,6 +76,9 @@ type Database struct {
 	// Endpoint is the host name of the internal replication endpoint the
 	// other region streams from.
 	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
+	// ServerCA is this region's server CA certificate (PEM, public): what
+	// the other region verifies this region's endpoint against.
+	ServerCA pulumi.StringOutput `pulumi:"serverCA"`
 	// ReadWriteService is host:port of the primary for the applications.
 	ReadWriteService pulumi.StringOutput `pulumi:"readWriteService"`
 	// PrimaryHost is the host name this region's services write to: the
@@ -139,6 +142,26 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: replication endpoint: %w", name, err)
 	}
+	// The load balancer's host name, once the controller has provisioned it.
+	d.Endpoint = svc.Status.ApplyT(func(st *corev1.ServiceStatus) string {
+		if st == nil || st.LoadBalancer == nil || len(st.LoadBalancer.Ingress) == 0 || st.LoadBalancer.Ingress[0].Hostname == nil {
+			return ""
+		}
+		return *st.LoadBalancer.Ingress[0].Hostname
+	}).(pulumi.StringOutput)
+	tlsSecrets := []pulumi.Resource{}
+	serverCA, err := d.newServerCA(ctx, name, args, parent, inNS...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres %s: server CA: %w", name, err)
+	}
+	tlsSecrets = append(tlsSecrets, serverCA)
+	if args.Peer != nil {
+		peerCA, err := d.newPeerCA(ctx, name, args, inNS...)
+		if err != nil {
+			return nil, fmt.Errorf("postgres %s: peer CA: %w", name, err)
+		}
+		tlsSecrets = append(tlsSecrets, peerCA)
+	}
 	if err := d.newNetworkPolicy(ctx, name, args, inNS...); err != nil {
 		return nil, fmt.Errorf("postgres %s: network policy: %w", name, err)
 	}
@@ -153,7 +176,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		return nil, fmt.Errorf("postgres %s: pod monitor: %w", name, err)
 	}
 	if args.HasDatabase() {
-		spec, err := chart.ToValues(clusterSpecFor(args, role.Arn))
+		spec, err := chart.ToValues(clusterSpecFor(args, role.Arn, d.Endpoint))
 		if err != nil {
 			return nil, fmt.Errorf("postgres %s: cluster spec: %w", name, err)
 		}
@@ -162,7 +185,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			Kind:        pulumi.String("Cluster"),
 			Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(self), Namespace: pulumi.String(args.Namespace), Labels: labels("database"), Annotations: clusterAnnotations(args)},
 			OtherFields: kubernetes.UntypedArgs{"spec": spec},
-		}, crOpts...)
+		}, append(crOpts, pulumi.DependsOn(tlsSecrets))...)
 		if err != nil {
 			return nil, fmt.Errorf("postgres %s: cluster: %w", name, err)
 		}
@@ -177,17 +200,10 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	d.ClusterName = pulumi.String(self).ToStringOutput()
 	d.Bucket = pulumi.String(bkt.Name).ToStringOutput()
 	d.KeyArn = bkt.KeyArn
-	// The load balancer's host name, once the controller has provisioned it.
-	d.Endpoint = svc.Status.ApplyT(func(st *corev1.ServiceStatus) string {
-		if st == nil || st.LoadBalancer == nil || len(st.LoadBalancer.Ingress) == 0 || st.LoadBalancer.Ingress[0].Hostname == nil {
-			return ""
-		}
-		return *st.LoadBalancer.Ingress[0].Hostname
-	}).(pulumi.StringOutput)
 	d.ReadWriteService = pulumi.Sprintf("%s-rw.%s.svc.cluster.local:%d", self, args.Namespace, Port)
 	d.PrimaryHost = primaryHost(args)
 	if err := ctx.RegisterResourceOutputs(d, pulumi.Map{
-		"clusterName": d.ClusterName, "bucket": d.Bucket, "keyArn": d.KeyArn, "endpoint": d.Endpoint, "readWriteService": d.ReadWriteService,
+		"clusterName": d.ClusterName, "bucket": d.Bucket, "keyArn": d.KeyArn, "endpoint": d.Endpoint, "serverCA": d.ServerCA, "readWriteService": d.ReadWriteService,
 	}); err != nil {
 		return nil, fmt.Errorf("postgres %s: register outputs: %w", name, err)
 	}
@@ -247,7 +263,9 @@ func instanceLabels(a Args) map[string]string {
 }
 
 // clusterSpecFor is the region's Cluster. roleArn is the backup role.
-func clusterSpecFor(a Args, roleArn pulumi.StringInput) clusterSpec {
+// endpoint is the replication endpoint's host name, a name of the server
+// certificate.
+func clusterSpecFor(a Args, roleArn pulumi.StringInput, endpoint pulumi.StringOutput) clusterSpec {
 	self, peer := ClusterName(a.Region), ClusterName(a.PeerRegion)
 	quantity := func(gib int) string { return strconv.Itoa(gib) + "Gi" }
 	memory := strconv.Itoa(a.MemoryMB) + "Mi"
@@ -282,7 +300,8 @@ func clusterSpecFor(a Args, roleArn pulumi.StringInput) clusterSpec {
 		ServiceAccount: serviceAccountTemplate{Metadata: objectMeta{Annotations: map[string]pulumi.StringInput{
 			"eks.amazonaws.com/role-arn": roleArn,
 		}}},
-		EnablePDB: true,
+		EnablePDB:    true,
+		Certificates: certificates{ServerCASecret: ServerCASecret, ServerAltDNSNames: altDNSNames(endpoint)},
 	}
 	if a.Initialises() {
 		spec.Bootstrap.InitDB = &initDB{Database: a.Database, Owner: a.Owner, Secret: localRef{Name: AppSecret},
@@ -372,14 +391,15 @@ func externalFor(a Args, region, endpoint string) externalCluster {
 	if endpoint != "" {
 		ec.ConnectionParameters = map[string]string{
 			"host": endpoint, "port": strconv.Itoa(Port), "user": ReplicationUser, "dbname": "postgres",
-			// Encrypted; the other region's server certificate is signed by
-			// a CA this region does not hold, so it is not verified.
-			"sslmode": "require",
+			// Encrypted and verified: the certificate chains to the peer's
+			// server CA (PeerCASecret) and names the endpoint's host.
+			"sslmode": PeerSSLMode,
 			// The name the primary sees this region's designated primary
 			// as: the cross-region synchronous mode lists it.
 			"application_name": ClusterName(a.Region),
 		}
 		ec.Password = &secretKeyRef{Name: ReplicationSecret, Key: "password"}
+		ec.SSLRootCert = &secretKeyRef{Name: PeerCASecret, Key: "ca.crt"}
 	}
 	return ec
 }
@@ -445,7 +465,7 @@ func operatorRelease(a Args) chart.Args {
 		Tags:      a.Tags,
 		// The control plane to the operator's webhook (container port
 		// 9443), Prometheus to its metrics (8080).
-		NetworkPolicies: append(netpol.Webhook("webhook", a.VpcCidr, operatorLabels, 9443),
+		NetworkPolicies: append(netpol.Webhook("webhook", a.Sources.ControlPlane, operatorLabels, 9443),
 			netpol.Scrape("metrics", a.MonitoringNamespace, operatorLabels, 8080)),
 	}
 }
@@ -578,7 +598,10 @@ func (d *Database) newNetworkPolicy(ctx *pulumi.Context, name string, a Args, op
 		rule(nsSel(OperatorNamespace), tcp(Port, StatusPort)),
 		rule(nsSel(a.MonitoringNamespace), tcp(MetricsPort)),
 		rule(cidr(a.PeerVpcCidr), tcp(Port)),
-		rule(cidr(a.VpcCidr), tcp(StatusPort)),
+	}
+	// The endpoint's health checks, from the internal load balancers' subnets.
+	for _, c := range a.Sources.InternalLoadBalancers {
+		ingress = append(ingress, rule(cidr(c), tcp(StatusPort)))
 	}
 	// Each service database's clients, by namespace and pod labels.
 	for _, sd := range a.ServiceDatabases {

@@ -32,6 +32,7 @@ type clusterSpec struct {
 	Plugins               []plugin                         `json:"plugins"`
 	ServiceAccount        serviceAccountTemplate           `json:"serviceAccountTemplate"`
 	EnablePDB             bool                             `json:"enablePDB"`
+	Certificates          certificates                     `json:"certificates"`
 }
 
 type storage struct {
@@ -116,6 +117,7 @@ type externalCluster struct {
 	Name                 string            `json:"name"`
 	ConnectionParameters map[string]string `json:"connectionParameters,omitempty"`
 	Password             *secretKeyRef     `json:"password,omitempty"`
+	SSLRootCert          *secretKeyRef     `json:"sslRootCert,omitempty"`
 	Plugin               plugin            `json:"plugin"`
 }
 

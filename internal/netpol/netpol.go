@@ -37,6 +37,31 @@ func Pods(ns string, labels map[string]string) Peer { return Peer{Namespace: ns,
 // CIDR is an IPv4 block.
 func CIDR(c string) Peer { return Peer{CIDR: c} }
 
+// CIDRs are IPv4 blocks, one peer each.
+func CIDRs(cs []string) []Peer {
+	var out []Peer
+	for _, c := range cs {
+		out = append(out, CIDR(c))
+	}
+	return out
+}
+
+// Sources are the address blocks that reach pods from outside the pod
+// network. With the VPC CNI pods have VPC addresses, so a rule must never
+// admit a block where pods run (the whole VPC, a node subnet): it would
+// admit every pod of the cluster. The cluster component plans these
+// subnets apart from the node subnets (cluster.SubnetPlan.Infra, .Public).
+type Sources struct {
+	// ControlPlane: the EKS control plane's network interfaces, which call
+	// the admission webhooks.
+	ControlPlane []string
+	// InternalLoadBalancers: the internal load balancers' interfaces,
+	// which reach their targets (type ip) and health-check them.
+	InternalLoadBalancers []string
+	// PublicLoadBalancers: the internet-facing load balancers' interfaces.
+	PublicLoadBalancers []string
+}
+
 // Rule admits From on Ports (TCP; an int or a named container port; none:
 // every port).
 type Rule struct {
@@ -143,12 +168,12 @@ func Scrape(name, monitoring string, labels map[string]string, ports ...any) Pol
 	return Policy{Name: name, PodLabels: labels, Rules: []Rule{{From: []Peer{Prometheus(monitoring)}, Ports: ports}}}
 }
 
-// Webhook admits the EKS control plane, which reaches webhooks from the
-// VPC's subnets (its cross-account network interfaces), to the pods with
-// labels on the webhook's container port. Nothing when vpc is empty.
-func Webhook(name, vpc string, labels map[string]string, port any) []Policy {
-	if vpc == "" {
+// Webhook admits the EKS control plane, which reaches webhooks from its
+// cross-account network interfaces (Sources.ControlPlane), to the pods with
+// labels on the webhook's container port. Nothing when controlPlane is empty.
+func Webhook(name string, controlPlane []string, labels map[string]string, port any) []Policy {
+	if len(controlPlane) == 0 {
 		return nil
 	}
-	return []Policy{{Name: name, PodLabels: labels, Rules: []Rule{{From: []Peer{CIDR(vpc)}, Ports: []any{port}}}}}
+	return []Policy{{Name: name, PodLabels: labels, Rules: []Rule{{From: CIDRs(controlPlane), Ports: []any{port}}}}}
 }

@@ -175,13 +175,14 @@ func irsaTrust(r policyx.AnalyzerResource, _ map[string]any) []string {
 }
 
 // secretKey matches input names that carry credentials. Names of secrets
-// (secretName, existingSecret, configSecret, …Ref, …Arn) are references,
+// (secretName, existingSecret, configSecret, CloudNativePG's serverCASecret
+// and serverTLSSecret, …Ref, …Arn) are references,
 // and plural knobs such as httpTokens ("required") are settings, not
 // values, and an OAuth token_url is an endpoint; clientSecret and the like
 // stay credentials.
 var (
 	secretKey    = regexp.MustCompile(`(?i)(password|passwd|token|secret|webhook|api[_-]?key|routing[_-]?key|private[_-]?key|credentials)`)
-	secretRefKey = regexp.MustCompile(`(?i)((name|ref|arn|id|file|path|selector|keys?|enabled|mode|type|tokens|token[_-]?url)$|^(config|existing)Secret$)`)
+	secretRefKey = regexp.MustCompile(`(?i)((name|ref|arn|id|file|path|selector|keys?|enabled|mode|type|tokens|token[_-]?url)$|^(config|existing)Secret$|(ca|tls)Secret$)`)
 	secretValue  = regexp.MustCompile(`(hooks\.slack\.com/services/|-----BEGIN [A-Z ]*PRIVATE KEY-----)`)
 )
 

@@ -23,7 +23,7 @@ import (
 
 // Providers are the provider packages the program uses; each gets the
 // stand-in as pulumi-resource-<name>.
-var Providers = []string{"aws", "kubernetes", "random", "pagerduty", "cloudflare"}
+var Providers = []string{"aws", "kubernetes", "random", "pagerduty", "cloudflare", "tls"}
 
 // Passphrase encrypts the secrets of the rig's stacks (a test backend).
 const Passphrase = "tars-engine-tier"

@@ -1,4 +1,4 @@
-// Package fakecloud is the one fake AWS account (and PagerDuty, random)
+// Package fakecloud is the one fake AWS account (and PagerDuty, random, tls)
 // the offline tiers run against: the IDs, ARNs, zones, OIDC issuers and
 // data-source answers the mock harness and the engine tier's stand-in
 // providers give. Nothing here talks to a cloud.
@@ -138,6 +138,18 @@ func (c Cloud) Computed(typ, name, id string, in resource.PropertyMap) map[strin
 		}}
 	case "random:index/randomPassword:RandomPassword":
 		return map[string]any{"result": "mock-password-" + id, "bcryptHash": "$2a$10$mock"}
+	case "tls:index/privateKey:PrivateKey":
+		out, err := PrivateKey(name)
+		if err != nil {
+			return map[string]any{"privateKeyPem": "fakecloud: " + err.Error()}
+		}
+		return out
+	case "tls:index/selfSignedCert:SelfSignedCert":
+		out, err := SelfSignedCert(name, in)
+		if err != nil {
+			return map[string]any{"certPem": "fakecloud: " + err.Error()}
+		}
+		return out
 	case "aws:acm/certificate:Certificate":
 		// One CNAME per name, as ACM derives it from the name alone (so two
 		// certificates of one account for the same name share the record).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/postgres"
+	"github.com/tars-platform/infra/internal/pki"
 	"github.com/tars-platform/infra/stacks"
 )
 
@@ -219,6 +220,12 @@ func mockPeerOutputs(dir string, cfg *StackConfig) (map[string]any, []string, er
 		routeTables[z] = mockID("aws:ec2/routeTable:RouteTable", z)
 	}
 	name, _ := peerCluster["name"].(string)
+	// The CA the peer's program creates (internal/pki, as the tls fake computes it).
+	peerRegion := fmt.Sprint(peerTopo["region"])
+	peerCA, err := fakecloud.CACertPEM(peerRegion+"-postgres-server-ca", postgres.ServerCACommonName(peerRegion), pki.Organization, pki.ValidityHours)
+	if err != nil {
+		return nil, nil, fmt.Errorf("harness: the peer's server CA: %w", err)
+	}
 	values := map[string]any{
 		stacks.OutRegion:               peerTopo["region"],
 		stacks.OutAwsRegion:            awsRegion,
@@ -233,6 +240,7 @@ func mockPeerOutputs(dir string, cfg *StackConfig) (map[string]any, []string, er
 		stacks.OutPostgresBucket:       postgres.BucketName(MockAccountID, awsRegion),
 		stacks.OutPostgresEndpoint:     "internal-" + postgres.ClusterName(fmt.Sprint(peerTopo["region"])) + ".elb." + awsRegion + ".amazonaws.com",
 		stacks.OutPostgresCluster:      postgres.ClusterName(fmt.Sprint(peerTopo["region"])),
+		stacks.OutPostgresServerCA:     peerCA,
 		stacks.OutAPIEndpoint:          "k8s-tars-tarsapip-" + fmt.Sprint(peerTopo["region"]) + "." + awsRegion + ".elb.amazonaws.com",
 		stacks.OutCloudflarePool:       "",
 		stacks.OutChromaBucket:         chromadb.BucketName(MockAccountID, awsRegion),

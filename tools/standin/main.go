@@ -1,5 +1,5 @@
 // Command standin is the engine tier's stand-in for every provider plugin
-// the program uses (aws, kubernetes, random, pagerduty, cloudflare): the
+// the program uses (aws, kubernetes, random, pagerduty, cloudflare, tls): the
 // same binary installed as pulumi-resource-<name> on PATH. It keeps no
 // cloud: Check returns the inputs with the names the real provider would
 // generate (autoname.go), Diff compares the inputs with the last
@@ -32,7 +32,7 @@ import (
 // Versions are the plugin versions the program's SDKs ask for (go.mod, and
 // components/versions for PagerDuty).
 var Versions = map[string]string{
-	"aws": "6.83.2", "kubernetes": "4.33.0", "random": "4.18.0", "pagerduty": "4.34.0", "cloudflare": "6.4.1",
+	"aws": "6.83.2", "kubernetes": "4.33.0", "random": "4.18.0", "pagerduty": "4.34.0", "cloudflare": "6.4.1", "tls": "5.2.0",
 }
 
 func main() {

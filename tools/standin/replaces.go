@@ -39,6 +39,10 @@ var Replacements = map[string][]string{
 	"kubernetes:helm.sh/v3:Release":              {"name", "namespace"},
 	"kubernetes:batch/v1:Job":                    {"metadata.name", "metadata.namespace", "spec.template", "spec.selector"},
 	"random:index/randomPassword:RandomPassword": {"*"},
+	// registry.terraform.io/providers/hashicorp/tls: every argument of
+	// tls_private_key and tls_self_signed_cert is ForceNew.
+	"tls:index/privateKey:PrivateKey":         {"*"},
+	"tls:index/selfSignedCert:SelfSignedCert": {"*"},
 	// registry.terraform.io/providers/PagerDuty/pagerduty:
 	// pagerduty_service_integration's service, type and vendor are ForceNew
 	// (a new integration has a new key).
