@@ -76,7 +76,14 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	appNS, err := apps.NewNamespace(ctx, region+"-apps", cfg.DNS.Backend.Namespace, apps.Ingress{
+		PublicLoadBalancers: sources.PublicLoadBalancers, APIPort: cfg.DNS.Backend.Port, MonitoringNamespace: alerting.DefaultNamespace,
+	}, pulumi.Provider(cl.Provider))
+	if err != nil {
+		return err
+	}
 	redisArgs := cfg.Redis
+	redisArgs.AppNamespaceDependsOn = []pulumi.Resource{appNS.Resource}
 	redisArgs.MonitoringDependsOn = mon.Ready
 	redisArgs.ZoneSubnets = cl.PrivateSubnetCIDRs
 	redisArgs.CertManagerDependsOn = []pulumi.Resource{adds.CertManager.Helm}
@@ -96,12 +103,6 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		return err
 	}
 	if err := deployGrafana(ctx, cfg, cl, mon, db, adds.LoadBalancerController.Helm); err != nil {
-		return err
-	}
-	appNS, err := apps.NewNamespace(ctx, region+"-apps", cfg.DNS.Backend.Namespace, apps.Ingress{
-		PublicLoadBalancers: sources.PublicLoadBalancers, APIPort: cfg.DNS.Backend.Port, MonitoringNamespace: alerting.DefaultNamespace,
-	}, pulumi.Provider(cl.Provider))
-	if err != nil {
 		return err
 	}
 	jwt, err := deployJWT(ctx, cfg, cl, peer, appNS)

@@ -40,6 +40,9 @@ func (c Config) Validate() error {
 	if c.DNS.Cloudflare.Enabled && c.CloudflareAPIToken == nil {
 		p.Addf(KeyCloudflareToken, "is not set, but %s.cloudflare.enabled is true: run `pulumi config set --secret %s <token>`", KeyDNS, KeyCloudflareToken)
 	}
+	if r, d := c.Redis.WithDefaults().AppNamespace, c.DNS.WithDefaults().Backend.Namespace; r != d {
+		p.Addf(KeyRedis+".appNamespace", "(%q) must be the services' namespace %s.backend.namespace (%q): only it may connect, and it gets the Redis CA", r, KeyDNS, d)
+	}
 	if vpc, err := check.IPv4Prefix(c.Cluster.VpcCidr); err == nil {
 		if peer, err := check.IPv4Prefix(c.Topology.PeerVpcCidr); err == nil && vpc.Overlaps(peer) {
 			p.Addf(KeyTopology+".peerVpcCidr", "(%s) overlaps %s.vpcCidr (%s); peered VPCs need disjoint blocks", c.Topology.PeerVpcCidr, KeyCluster, c.Cluster.VpcCidr)

@@ -146,6 +146,8 @@ func TestEngineDeploysBothStacksAndSettles(t *testing.T) {
 		stored, err := os.ReadFile(files[0])
 		require.NoError(t, err)
 		assert.Contains(t, string(stored), `"ciphertext"`, "%s: secrets are stored encrypted", name)
+		assert.Contains(t, raw(dep), "BEGIN EC PRIVATE KEY", "%s: the state holds the CAs' keys (the check below looks for something real)", name)
+		assert.NotContains(t, string(stored), "PRIVATE KEY", "%s: a CA's private key in plain text in the state file", name)
 		assert.Contains(t, string(dep.Deployment), `"4dabf18193072939515e22adb298388d"`, "%s: the export marks secrets", name)
 		outs, err := st.Outputs(ctx)
 		require.NoError(t, err)

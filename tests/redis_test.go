@@ -2,11 +2,18 @@ package tests
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/tls"
+	"encoding/pem"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/components/redis"
@@ -157,26 +164,58 @@ func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
 	assert.Equal(t, "2160h", cert.Input("spec.duration"))
 	assert.Equal(t, "720h", cert.Input("spec.renewBefore"))
 	assert.Equal(t, "condition=Ready", cert.Input("metadata.annotations").(map[string]any)["pulumi.com/waitFor"], "the members start with their certificate")
-	// Its issuer is a CA Issuer on a CA Certificate a self-signed Issuer signed.
-	issuers := map[string]map[string]any{}
+	// Its issuer is a CA Issuer on Secret redis-ca, which the stack writes
+	// from the CA it holds (no self-signed Issuer, no CA Certificate).
+	issuers := map[string]harness.Resource{}
 	for _, r := range g.ByType("kubernetes:cert-manager.io/v1:Issuer") {
+		assert.NotContains(t, r.Input("spec"), "selfSigned", "%s: the CA is the stack's, no self-signed Issuer remains", r.Name)
 		if r.Input("metadata.namespace") == "tars-data" {
-			issuers[fmt.Sprint(r.Input("metadata.name"))] = r.Input("spec").(map[string]any)
+			issuers[fmt.Sprint(r.Input("metadata.name"))] = r
 		}
 	}
 	ref := cert.Input("spec.issuerRef").(map[string]any)
 	assert.Equal(t, "Issuer", ref["kind"])
-	caSecret := dig(issuers[fmt.Sprint(ref["name"])], "ca")["secretName"]
-	require.NotNil(t, caSecret, "the certificate's issuer is a CA Issuer")
-	var caCert map[string]any
+	assert.Equal(t, "redis-ca", ref["name"])
+	issuer, ok := issuers["redis-ca"]
+	require.True(t, ok, "no Issuer redis-ca in tars-data")
+	assert.Equal(t, map[string]any{"ca": map[string]any{"secretName": "redis-ca"}}, issuer.Input("spec"), "a CA Issuer on Secret redis-ca")
 	for _, r := range g.ByType("kubernetes:cert-manager.io/v1:Certificate") {
-		if r.Input("spec.secretName") == caSecret {
-			caCert = r.Input("spec").(map[string]any)
-		}
+		assert.NotEqual(t, true, r.Input("spec.isCA"), "%s: cert-manager no longer makes the CA", r.Name)
 	}
-	require.NotNil(t, caCert, "no Certificate writes the CA Secret %v", caSecret)
-	assert.Equal(t, true, caCert["isCA"])
-	assert.Contains(t, issuers[fmt.Sprint(caCert["issuerRef"].(map[string]any)["name"])], "selfSigned")
+	caSecret := one(t, g, "kubernetes:core/v1:Secret", "us-east-redis-ca")
+	assert.Equal(t, "redis-ca", caSecret.Input("metadata.name"))
+	assert.Equal(t, "tars-data", caSecret.Input("metadata.namespace"))
+	assert.Equal(t, "kubernetes.io/tls", caSecret.Input("type"))
+	assert.Equal(t, harness.SecretMarker, caSecret.JSONInputs()["stringData"], "the CA key stays a Pulumi secret")
+	assert.True(t, g.Upstream(issuer.URN)[caSecret.URN], "the Issuer waits for its CA Secret")
+	caData := secretData(t, g, "tars-data", "redis-ca")
+	caCrt, _ := caData["ca.crt"].(string)
+	assert.Equal(t, caCrt, caData["tls.crt"], "a self-signed root: tls.crt is ca.crt")
+	caKey, _ := caData["tls.key"].(string)
+	_, err := tls.X509KeyPair([]byte(caCrt), []byte(caKey))
+	require.NoError(t, err, "cert-manager's CA Issuer: tls.crt and tls.key must match")
+	keyBlock, _ := pem.Decode([]byte(caKey))
+	require.NotNil(t, keyBlock)
+	assert.Equal(t, "EC PRIVATE KEY", keyBlock.Type)
+	ca := parseCert(t, caCrt)
+	assert.True(t, ca.IsCA)
+	assert.Equal(t, "tars-redis-ca.tars-data", ca.Subject.CommonName)
+	caPub, isEC := ca.PublicKey.(*ecdsa.PublicKey)
+	require.True(t, isEC, "an ECDSA CA")
+	assert.Equal(t, "P-256", caPub.Curve.Params().Name)
+	assert.Equal(t, 87600*time.Hour, ca.NotAfter.Sub(ca.NotBefore), "a 10-year CA")
+	// The services trust it from a ConfigMap in their namespace: the
+	// certificate alone, not a secret.
+	trust := one(t, g, "kubernetes:core/v1:ConfigMap", "us-east-redis-ca-trust")
+	assert.Equal(t, "redis-ca", trust.Input("metadata.name"))
+	assert.Equal(t, "tars", trust.Input("metadata.namespace"))
+	assert.Equal(t, map[string]any{"app.kubernetes.io/name": "redis", "app.kubernetes.io/component": "tls", "app.kubernetes.io/part-of": "tars"},
+		trust.Input("metadata.labels"), "labelled like the other Redis objects")
+	assert.Equal(t, map[string]any{"ca.crt": caCrt}, trust.JSONInputs()["data"], "the CA certificate, in plain sight")
+	assert.False(t, trust.IsSecret("data"))
+	assert.NotContains(t, fmt.Sprint(trust.PlainInputs()), "PRIVATE KEY")
+	appNS := one(t, g, "kubernetes:core/v1:Namespace", "us-east-apps")
+	assert.Contains(t, trust.Dependencies, appNS.URN, "created once the services' namespace exists")
 	// The StatefulSet mounts the certificate's Secret where redis.conf reads it.
 	certSecret := cert.Input("spec.secretName")
 	mounted := ""
@@ -201,6 +240,39 @@ func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
 	require.NotEmpty(t, certManager)
 	assert.True(t, g.Upstream(cert.URN)[certManager], "the certificate waits for cert-manager")
 	assert.True(t, g.Upstream(sts.URN)[cert.URN], "the members wait for their certificate")
+}
+
+// TestRedisCATrustWaitsForTheAppNamespace: the CA certificate's ConfigMap
+// is created after the application namespace it is given (the Namespace
+// itself), and the component exports the same certificate as CACert.
+func TestRedisCATrustWaitsForTheAppNamespace(t *testing.T) {
+	g := mustRun(t, "us-east", harness.WithProgram(func(ctx *pulumi.Context) error {
+		appNS, err := corev1.NewNamespace(ctx, "app-namespace", &corev1.NamespaceArgs{Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("tars")}})
+		if err != nil {
+			return err
+		}
+		other, err := corev1.NewNamespace(ctx, "prerequisites", &corev1.NamespaceArgs{Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("other")}})
+		if err != nil {
+			return err
+		}
+		rc, err := redis.New(ctx, "r", redis.Args{
+			StorageClass: "gp3", MonitoringDependsOn: []pulumi.Resource{other}, CertManagerDependsOn: []pulumi.Resource{other},
+			AppNamespaceDependsOn: []pulumi.Resource{appNS},
+		})
+		if err != nil {
+			return err
+		}
+		ctx.Export("redisCACert", rc.CACert)
+		return nil
+	}))
+	ns := one(t, g, "kubernetes:core/v1:Namespace", "app-namespace")
+	trust := one(t, g, "kubernetes:core/v1:ConfigMap", "r-ca-trust")
+	assert.Equal(t, "tars", trust.Input("metadata.namespace"))
+	assert.True(t, g.Upstream(trust.URN)[ns.URN], "the ConfigMap waits for the tars Namespace")
+	assert.Contains(t, g.Exports, "redisCACert")
+	crt, _ := trust.Input("data").(map[string]any)["ca.crt"].(string)
+	assert.Equal(t, "tars-redis-ca.tars-data", parseCert(t, crt).Subject.CommonName)
+	assert.Equal(t, secretData(t, g, "tars-data", "redis-ca")["ca.crt"], crt, "the ConfigMap holds the Issuer's CA")
 }
 
 // TestRedisDefaults: what an empty tars:redis gets (seed 003's cluster).

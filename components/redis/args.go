@@ -81,6 +81,12 @@ type Args struct {
 	// it installs the Issuer and Certificate CRDs and issues the members'
 	// TLS certificate. Required: the members start only with it.
 	CertManagerDependsOn []pulumi.Resource `json:"-"`
+	// AppNamespaceDependsOn is the application namespace's Namespace
+	// resource (apps.Namespace.Resource, never the component): the
+	// ConfigMap of the CA certificate (CAConfigMapName) is created in it.
+	// Empty: nothing orders the ConfigMap after the namespace, and `pulumi
+	// up` on a new cluster fails if the namespace does not exist yet.
+	AppNamespaceDependsOn []pulumi.Resource `json:"-"`
 }
 
 // WithDefaults fills zero fields.

@@ -1,8 +1,8 @@
 // Package redis is the region's Redis Cluster (seed 003): six members,
 // three masters with one replica each, formed by an idempotent Job, spread
 // across zones and nodes, persisted with AOF and RDB on encrypted volumes,
-// speaking only TLS (clients, bus, replication) with certificates from a
-// cert-manager CA of its own namespace (tls.go).
+// speaking only TLS (clients, bus, replication) with certificates a
+// cert-manager CA Issuer signs with a CA held in the stack (tls.go).
 package redis
 
 import (
@@ -51,6 +51,10 @@ type Cluster struct {
 	Endpoint pulumi.StringOutput `pulumi:"endpoint"`
 	// Password is the cluster password (a Pulumi secret).
 	Password pulumi.StringOutput `pulumi:"password"`
+	// CACert is the CA certificate (PEM) the members' certificate chains
+	// to: what clients trust (also ConfigMap CAConfigMapName in the
+	// application namespace).
+	CACert pulumi.StringOutput `pulumi:"caCert"`
 }
 
 func appLabels(component string) pulumi.StringMap {
@@ -106,7 +110,8 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := c.newServices(ctx, name, args, parent, inNS); err != nil {
 		return nil, fmt.Errorf("redis %s: services: %w", name, err)
 	}
-	cert, err := c.newTLS(ctx, name, args, parent, pulumi.DependsOn(append([]pulumi.Resource{ns}, args.CertManagerDependsOn...)))
+	cert, err := c.newTLS(ctx, name, args, parent, inNS,
+		pulumi.DependsOn(append([]pulumi.Resource{ns}, args.CertManagerDependsOn...)), pulumi.DependsOn(args.AppNamespaceDependsOn))
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: tls: %w", name, err)
 	}
@@ -128,7 +133,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	c.ClientService = pulumi.String(clientService).ToStringOutput()
 	c.Endpoint = pulumi.Sprintf("%s.%s.svc.cluster.local:%d", clientService, args.Namespace, Port)
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{
-		"namespace": c.Namespace, "clientService": c.ClientService, "endpoint": c.Endpoint, "password": c.Password,
+		"namespace": c.Namespace, "clientService": c.ClientService, "endpoint": c.Endpoint, "password": c.Password, "caCert": c.CACert,
 	}); err != nil {
 		return nil, fmt.Errorf("redis %s: register outputs: %w", name, err)
 	}

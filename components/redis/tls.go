@@ -8,13 +8,21 @@ import (
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/tars-platform/infra/internal/pki"
 )
 
 // TLS: the client port, the cluster bus and replication speak only TLS,
-// with certificates from a cert-manager CA of the cluster's own namespace:
-// a self-signed Issuer signs the CA Certificate, a CA Issuer on that CA
-// signs the members' certificate, which every member serves (client port)
-// and presents (bus and replication, where the peer verifies it).
+// with certificates from a CA held in the stack (internal/pki): a
+// cert-manager CA Issuer in the cluster's namespace signs the members'
+// certificate with it, which every member serves (client port) and
+// presents (bus and replication, where the peer verifies it). Holding the
+// CA in the stack lets the application namespace trust it (a ConfigMap of
+// the certificate alone: cert-manager cannot copy Secrets across
+// namespaces) and brings a rebuilt region back with the same CA. It lives
+// pki.ValidityHours and the next `pulumi up` in its last
+// pki.EarlyRenewalHours re-issues it with the same key, so certificates it
+// signed before stay valid and members never disagree on the CA while the
+// new one reaches them.
 const (
 	// TLSSecretName holds the members' certificate (tls.crt, tls.key) and
 	// the CA that signed it (ca.crt); cert-manager writes and renews it.
@@ -22,26 +30,25 @@ const (
 	// TLSMountPath is where the members mount it (redis.conf's tls-*-file)
 	// and where the exporter and the formation Job mount its ca.crt alone.
 	TLSMountPath = "/tls"
-	// CASecretName holds the CA's certificate and key (only cert-manager reads it).
+	// CASecretName holds the CA's certificate and key (tls.crt, tls.key,
+	// ca.crt), written from the stack; only the CA Issuer reads it.
 	CASecretName = "redis-ca"
+	// CAConfigMapName holds the CA certificate alone (ca.crt) in the
+	// application namespace: what clients trust for rediss://.
+	CAConfigMapName = "redis-ca"
+	// CACertKey is the CA certificate's key in the Secret and the ConfigMap.
+	CACertKey = "ca.crt"
 	// CertDuration and CertRenewBefore: the members' certificate lives 90
 	// days and is renewed 30 days before it expires; the rejoin CronJob has
 	// every member re-read its files (RejoinSchedule), so a renewed
 	// certificate is served within minutes of the kubelet updating the volume.
 	CertDuration    = "2160h"
 	CertRenewBefore = "720h"
-	// CADuration and CARenewBefore: the CA lives 10 years and is re-issued a
-	// year before it expires, with the same key (rotationPolicy Never), so
-	// certificates it signed before stay valid and members never disagree
-	// on the CA while the new one reaches them.
-	CADuration    = "87600h"
-	CARenewBefore = "8760h"
 
-	selfSignedIssuer = "redis-selfsigned"
-	caIssuer         = "redis-ca"
-	tlsVolume        = "tls"
-	tlsCAVolume      = "tls-ca"
-	certManagerAPI   = "cert-manager.io/v1"
+	caIssuer       = "redis-ca"
+	tlsVolume      = "tls"
+	tlsCAVolume    = "tls-ca"
+	certManagerAPI = "cert-manager.io/v1"
 )
 
 // TLSCertFile, TLSKeyFile and TLSCAFile are the mounted Secret's files.
@@ -77,30 +84,45 @@ func certManagerResource(ctx *pulumi.Context, name, kind, objName string, a Args
 	}, opts...)
 }
 
-// newTLS creates the CA chain and the members' certificate; it returns the
-// certificate, which Pulumi waits for until cert-manager reports it Ready
-// (its Secret exists), so the members start with their certificate.
-// inNS must order everything after the namespace and cert-manager's release.
-func (c *Cluster) newTLS(ctx *pulumi.Context, name string, a Args, parent, inNS pulumi.ResourceOption) (pulumi.Resource, error) {
+// CACommonName is the Redis CA's common name in a namespace.
+func CACommonName(namespace string) string { return "tars-redis-ca." + namespace }
+
+// newTLS creates the CA (in the stack), its Secret and CA Issuer in the
+// cluster's namespace, its certificate's ConfigMap in the application
+// namespace, and the members' certificate; it returns the certificate,
+// which Pulumi waits for until cert-manager reports it Ready (its Secret
+// exists), so the members start with their certificate. inNS must order
+// after the cluster's namespace, withCM also after cert-manager's release,
+// inAppNS after the application namespace.
+func (c *Cluster) newTLS(ctx *pulumi.Context, name string, a Args, parent, inNS, withCM, inAppNS pulumi.ResourceOption) (pulumi.Resource, error) {
 	issuerRef := func(n string) map[string]any {
 		return map[string]any{"name": n, "kind": "Issuer", "group": "cert-manager.io"}
 	}
-	selfSigned, err := certManagerResource(ctx, name+"-selfsigned-issuer", "Issuer", selfSignedIssuer, a, nil,
-		map[string]any{"selfSigned": map[string]any{}}, parent, inNS)
+	ca, err := pki.New(ctx, name+"-ca", CACommonName(a.Namespace), parent)
 	if err != nil {
-		return nil, fmt.Errorf("self-signed issuer: %w", err)
+		return nil, fmt.Errorf("ca: %w", err)
 	}
-	ca, err := certManagerResource(ctx, name+"-ca", "Certificate", CASecretName, a, nil, map[string]any{
-		"isCA": true, "commonName": "tars-redis-ca." + a.Namespace, "secretName": CASecretName,
-		"duration": CADuration, "renewBefore": CARenewBefore,
-		"privateKey": map[string]any{"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Never"},
-		"issuerRef":  issuerRef(selfSignedIssuer),
-	}, parent, inNS, pulumi.DependsOn([]pulumi.Resource{selfSigned}))
+	c.CACert = ca.CertPEM
+	// The form a cert-manager CA Issuer reads: tls.crt and tls.key, with
+	// ca.crt the same certificate (a self-signed root).
+	caSecret, err := corev1.NewSecret(ctx, name+"-ca", &corev1.SecretArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(CASecretName), Namespace: pulumi.String(a.Namespace), Labels: appLabels("tls")},
+		Type:     pulumi.String("kubernetes.io/tls"),
+		StringData: pulumi.StringMap{
+			"tls.crt": ca.CertPEM, "tls.key": ca.KeyPEM, CACertKey: ca.CertPEM,
+		},
+	}, parent, inNS)
 	if err != nil {
-		return nil, fmt.Errorf("ca certificate: %w", err)
+		return nil, fmt.Errorf("ca secret: %w", err)
+	}
+	if _, err := corev1.NewConfigMap(ctx, name+"-ca-trust", &corev1.ConfigMapArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(CAConfigMapName), Namespace: pulumi.String(a.AppNamespace), Labels: appLabels("tls")},
+		Data:     pulumi.StringMap{CACertKey: ca.CertPEM},
+	}, parent, inAppNS); err != nil {
+		return nil, fmt.Errorf("ca configmap: %w", err)
 	}
 	issuer, err := certManagerResource(ctx, name+"-ca-issuer", "Issuer", caIssuer, a, nil,
-		map[string]any{"ca": map[string]any{"secretName": CASecretName}}, parent, inNS, pulumi.DependsOn([]pulumi.Resource{ca}))
+		map[string]any{"ca": map[string]any{"secretName": CASecretName}}, parent, withCM, pulumi.DependsOn([]pulumi.Resource{caSecret}))
 	if err != nil {
 		return nil, fmt.Errorf("ca issuer: %w", err)
 	}
@@ -116,7 +138,7 @@ func (c *Cluster) newTLS(ctx *pulumi.Context, name string, a Args, parent, inNS 
 			"renewBefore": CertRenewBefore,
 			"privateKey":  map[string]any{"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
 			"issuerRef":   issuerRef(caIssuer),
-		}, parent, inNS, pulumi.DependsOn([]pulumi.Resource{issuer}))
+		}, parent, withCM, pulumi.DependsOn([]pulumi.Resource{issuer}))
 	if err != nil {
 		return nil, fmt.Errorf("certificate: %w", err)
 	}
