@@ -66,4 +66,4 @@ step "charts from ${TARS_CHARTS_DIR:-the user cache}"
 # -parallel 4: the slow tiers wait on servers more than they compute.
 step "go test"
 if [ $# -eq 0 ]; then set -- ./...; fi
-exec go test -count=1 -parallel 4 -ldflags='-s -w' "$@"
+exec go test -count=1 -parallel 4 -timeout 30m -ldflags='-s -w' "$@"

@@ -144,10 +144,11 @@ func absentGroup() rulefmt.RuleGroup {
 	return g
 }
 
-// RuleGroups renders every catalog group as a Prometheus rule group.
-func RuleGroups() []rulefmt.RuleGroup {
+// RuleGroupsFor renders the catalog groups of a stack with f as
+// Prometheus rule groups.
+func RuleGroupsFor(f Features) []rulefmt.RuleGroup {
 	var out []rulefmt.RuleGroup
-	for _, g := range Groups() {
+	for _, g := range GroupsFor(f) {
 		rg := rulefmt.RuleGroup{Name: g.Name, Interval: model.Duration(EvaluationInterval)}
 		for _, a := range g.Alerts {
 			rg.Rules = append(rg.Rules, rulefmt.Rule{
@@ -163,12 +164,12 @@ func RuleGroups() []rulefmt.RuleGroup {
 	return out
 }
 
-// AllRuleGroups is the whole rule set: catalog groups, the dashboards'
-// recording rules, then the burn-rate groups.
+// RuleGroups renders the catalog groups of a stack with the default
+// features (no GPU): RuleGroupsFor(Features{}).
+func RuleGroups() []rulefmt.RuleGroup { return RuleGroupsFor(Features{}) }
+
+// AllRuleGroups is the whole rule set of a stack with the default features
+// (no GPU): AllRuleGroupsFor(ctx, Features{}).
 func AllRuleGroups(ctx context.Context) ([]rulefmt.RuleGroup, error) {
-	burn, err := BurnRateGroups(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return append(append(RuleGroups(), DashboardRecordings()), burn...), nil
+	return AllRuleGroupsFor(ctx, Features{})
 }

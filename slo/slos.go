@@ -122,9 +122,9 @@ func FindSLO(name string) (SLO, bool) {
 	return SLO{}, false
 }
 
-// Groups returns every catalog alert group: the plan's, Phase 7's and the
-// platform's. Burn-rate rules are generated separately (BurnRateGroups).
-func Groups() []Group {
+// allGroups returns every catalog alert group: the plan's, Phase 7's and
+// the platform's, whatever exporters a stack runs (GroupsFor filters).
+func allGroups() []Group {
 	var out []Group
 	out = append(out, planGroups()...)
 	out = append(out, phase7Groups()...)
@@ -137,21 +137,15 @@ func Groups() []Group {
 	return out
 }
 
-// Alerts returns every catalog alert, in group order.
-func Alerts() []Alert {
-	var out []Alert
-	for _, g := range Groups() {
-		out = append(out, g.Alerts...)
-	}
-	return out
-}
+// Groups returns the catalog alert groups of a stack with the default
+// features (no GPU): GroupsFor(Features{}). GroupsFor(AllFeatures) is the
+// full catalog. Burn-rate rules are generated separately (BurnRateGroups).
+func Groups() []Group { return GroupsFor(Features{}) }
 
-// FindAlert returns the catalog alert of a name.
-func FindAlert(name string) (Alert, bool) {
-	for _, a := range Alerts() {
-		if a.Name == name {
-			return a, true
-		}
-	}
-	return Alert{}, false
-}
+// Alerts returns the catalog alerts of a stack with the default features
+// (no GPU), in group order: AlertsFor(Features{}).
+func Alerts() []Alert { return AlertsFor(Features{}) }
+
+// FindAlert returns the catalog alert of a name among those of a stack
+// with the default features (no GPU): FindAlertFor(Features{}, name).
+func FindAlert(name string) (Alert, bool) { return FindAlertFor(Features{}, name) }

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/components/gpu"
 	"github.com/tars-platform/infra/internal/netpol"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -75,6 +76,15 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	}, pulumi.Provider(cl.Provider))
 	if err != nil {
 		return err
+	}
+	if cfg.Cluster.GPU.Enabled {
+		// The pool's device plugin and DCGM exporter (the pool itself is
+		// the cluster's node group "gpu").
+		if _, err := gpu.New(ctx, region+"-gpu", gpu.Args{
+			MonitoringNamespace: alerting.DefaultNamespace, MonitoringDependsOn: mon.Ready, Tags: cfg.tags(),
+		}, pulumi.Provider(cl.Provider)); err != nil {
+			return err
+		}
 	}
 	appNS, err := apps.NewNamespace(ctx, region+"-apps", cfg.DNS.Backend.Namespace, apps.Ingress{
 		PublicLoadBalancers: sources.PublicLoadBalancers, APIPort: cfg.DNS.Backend.Port, MonitoringNamespace: alerting.DefaultNamespace,
@@ -455,6 +465,7 @@ func (c Config) alertingArgs() alerting.Args {
 		SlackWebhookURL:      c.Alerting.SlackWebhookURL,
 		DeadMansSwitchURL:    c.Alerting.DeadMansSwitchURL,
 		SMTPPassword:         c.Alerting.SMTPPassword,
+		GPU:                  c.Cluster.GPU.Enabled,
 	}.WithDefaults()
 }
 

@@ -119,8 +119,8 @@ func TestAlertmanagerConfigRoutesEachSeverity(t *testing.T) {
 			assert.Equal(t, "https://hc-ping.com/00000000-0000-0000-0000-000000000000", string(r.WebhookConfigs[0].URL))
 		}
 	}
-	// Every catalog alert reaches PagerDuty exactly when its severity pages.
-	for _, a := range slo.Alerts() {
+	// Every catalog alert (GPU ones included) reaches PagerDuty exactly when its severity pages.
+	for _, a := range slo.AlertsFor(slo.AllFeatures) {
 		tgt, _ := slo.Target(a.Severity)
 		pages := false
 		for _, r := range root.Match(model.LabelSet{"alertname": model.LabelValue(a.Name), "severity": model.LabelValue(a.Severity)}) {
@@ -237,7 +237,8 @@ func TestAlertingGraph(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, len(slo.Alerts())+3*len(slo.RatioSLOs()), alerts, "catalog alerts + page/ticket + absent per ratio SLO")
+	// The stack runs without the GPU pool: the default features' alerts.
+	assert.Equal(t, len(slo.AlertsFor(slo.Features{}))+3*len(slo.RatioSLOs()), alerts, "catalog alerts + page/ticket + absent per ratio SLO")
 	sec := one(t, g, "kubernetes:core/v1:Secret", "us-west-alerting-alertmanager")
 	assert.True(t, sec.IsSecret("stringData"), "alertmanager.yaml stays a Pulumi secret")
 	am := sec.PlainInputs()["stringData"].(map[string]any)["alertmanager.yaml"].(string)

@@ -10,7 +10,8 @@ import (
 
 // The alert catalog, pinned by name in a reviewed list: deleting or
 // renaming an alert fails here, and so does adding one without adding it
-// to the list. Change the list in the same review as the catalog.
+// to the list. Change the list in the same review as the catalog. It is
+// the full catalog (every optional feature on, slo.AllFeatures).
 var reviewedPrometheusAlerts = []string{
 	"AvailabilityBelowSLO", "AvailabilityCritical", "ChromaDBDown", "ChromaDBSnapshotStale", "ClusterAutoscalerDown",
 	"ClusterAutoscalerErrors", "ClusterAutoscalerFailedScaleUps", "ClusterNearMaxSize",
@@ -38,7 +39,7 @@ var reviewedLogAlerts = []string{
 
 func TestAlertCatalogIsTheReviewedList(t *testing.T) {
 	var prom []string
-	for _, g := range slo.RuleGroups() {
+	for _, g := range slo.RuleGroupsFor(slo.AllFeatures) {
 		for _, r := range g.Rules {
 			if r.Alert != "" {
 				prom = append(prom, r.Alert)
@@ -54,4 +55,34 @@ func TestAlertCatalogIsTheReviewedList(t *testing.T) {
 	}
 	slices.Sort(logs)
 	assert.Equal(t, reviewedLogAlerts, logs, "the catalog's LogQL alerts")
+}
+
+// TestAlertCatalogWithoutGPU: a stack without the GPU pool (the default
+// features) renders the reviewed list minus exactly the alerts reading the
+// DCGM exporter's metrics.
+func TestAlertCatalogWithoutGPU(t *testing.T) {
+	var prom []string
+	for _, g := range slo.RuleGroupsFor(slo.Features{}) {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				prom = append(prom, r.Alert)
+			}
+		}
+	}
+	slices.Sort(prom)
+	want := slices.DeleteFunc(slices.Clone(reviewedPrometheusAlerts), func(n string) bool {
+		return n == "HighGPUMemoryUsage" || n == "HighGPUTemperature"
+	})
+	assert.Equal(t, want, prom, "GPU off: the reviewed list without the two GPU alerts")
+	assert.Len(t, prom, 62)
+	var def []string
+	for _, g := range slo.RuleGroups() {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				def = append(def, r.Alert)
+			}
+		}
+	}
+	slices.Sort(def)
+	assert.Equal(t, prom, def, "the zero-argument catalog is the default features' (no GPU)")
 }

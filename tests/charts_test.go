@@ -49,17 +49,28 @@ type renderedStack struct {
 
 func renderStack(t *testing.T, stack string) renderedStack {
 	t.Helper()
+	return renderStackVariant(t, stack, "", nil)
+}
+
+// renderStackVariant renders the stack run with opts, cached under
+// stack/variant ("" for the stack as configured).
+func renderStackVariant(t *testing.T, stack, variant string, opts []harness.Option) renderedStack {
+	t.Helper()
 	renderedStacks.Lock()
 	defer renderedStacks.Unlock()
-	if rs, ok := renderedStacks.m[stack]; ok {
+	key := stack
+	if variant != "" {
+		key += "/" + variant
+	}
+	if rs, ok := renderedStacks.m[key]; ok {
 		return rs
 	}
-	g := mustRun(t, stack)
+	g := mustRun(t, stack, opts...)
 	start := time.Now()
 	rels, err := charttier.Render(context.Background(), g, chartsDir(t))
 	require.NoError(t, err)
 	rs := renderedStack{graph: g, releases: rels, took: time.Since(start)}
-	renderedStacks.m[stack] = rs
+	renderedStacks.m[key] = rs
 	return rs
 }
 

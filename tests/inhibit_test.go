@@ -22,7 +22,7 @@ import (
 // the region external label.
 func firingLabels(t *testing.T, name, region string) model.LabelSet {
 	t.Helper()
-	for _, g := range slo.Groups() {
+	for _, g := range slo.GroupsFor(slo.AllFeatures) {
 		for _, a := range g.Alerts {
 			if a.Name == name {
 				ls := model.LabelSet{"alertname": model.LabelValue(name), "region": model.LabelValue(region)}

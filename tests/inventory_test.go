@@ -88,10 +88,11 @@ func inventory(t *testing.T, recorded []string) map[string]*produced {
 }
 
 // queries are every PromQL expression the platform evaluates: each alert
-// and recording rule, each dashboard panel target.
+// and recording rule, each dashboard panel target, of the full catalog
+// (every optional feature on, slo.AllFeatures).
 func queries(t *testing.T) (map[string]string, []string) {
 	t.Helper()
-	groups, err := slo.AllRuleGroups(context.Background())
+	groups, err := slo.AllRuleGroupsFor(context.Background(), slo.AllFeatures)
 	require.NoError(t, err)
 	out := map[string]string{}
 	var recorded []string

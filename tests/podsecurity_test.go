@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/internal/podsecurity"
 	"github.com/tars-platform/infra/tests/charttier"
+	"github.com/tars-platform/infra/tests/harness"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/pod-security-admission/api"
@@ -95,8 +97,16 @@ func TestPodSecurityEveryWorkloadPassesItsNamespace(t *testing.T) {
 	ev, err := policy.NewEvaluator(policy.DefaultChecks(), nil)
 	require.NoError(t, err)
 	stricter := map[api.Level]api.Level{api.LevelBaseline: api.LevelRestricted, api.LevelPrivileged: api.LevelBaseline}
-	for _, stack := range Stacks {
-		g := mustRun(t, stack)
+	// Both stacks as configured, and us-east with the GPU pool on (its
+	// namespace nvidia-gpu is privileged).
+	variants := []struct {
+		stack string
+		opts  []harness.Option
+		extra map[string]string
+	}{{"us-east", nil, nil}, {"us-west", nil, nil}, {"us-east", []harness.Option{gpuOn}, map[string]string{"nvidia-gpu": "privileged"}}}
+	for _, variant := range variants {
+		stack := variant.stack
+		g := mustRun(t, stack, variant.opts...)
 		ver, err := charttier.KubeVersion(g)
 		require.NoError(t, err)
 		v := clusterMinor(t, ver)
@@ -127,7 +137,9 @@ func TestPodSecurityEveryWorkloadPassesItsNamespace(t *testing.T) {
 			}
 			levels[name], reasons[name], got[name] = lvl, r, enforce
 		}
-		assert.Equal(t, wantPodSecurity, got, "%s: the namespaces and their levels", stack)
+		want := maps.Clone(wantPodSecurity)
+		maps.Copy(want, variant.extra)
+		assert.Equal(t, want, got, "%s: the namespaces and their levels", stack)
 		needs := map[string][]string{}
 		checked := 0
 		for _, w := range podTemplates(t, objs) {

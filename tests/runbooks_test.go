@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,15 +112,38 @@ func readRunbook(t *testing.T, name string) string {
 	return string(b)
 }
 
-// allRunbookLinks merges both stacks' links; alerts by slug.
+// featureRunbookLinks are the runbook slugs (alert name → slug) of the
+// catalog alerts only a stack with an optional feature renders (the GPU
+// alerts, slo.Features): both stacks run without them by default, so they
+// are read from the catalog.
+func featureRunbookLinks() map[string]string {
+	def := map[string]bool{}
+	for _, a := range slo.AlertsFor(slo.Features{}) {
+		def[a.Name] = true
+	}
+	links := map[string]string{}
+	for _, a := range slo.AlertsFor(slo.AllFeatures) {
+		if !def[a.Name] {
+			links[a.Name] = a.Runbook
+		}
+	}
+	return links
+}
+
+// allRunbookLinks merges both stacks' links and the feature-only alerts'
+// (featureRunbookLinks); alerts by slug.
 func allRunbookLinks(t *testing.T) map[string][]string {
 	t.Helper()
 	bySlug := map[string][]string{}
 	seen := map[string]bool{}
-	for _, stack := range Stacks {
-		links, problems := stackRunbookLinks(mustRun(t, stack))
-		require.Empty(t, problems, stack)
-		require.NotEmpty(t, links, stack)
+	for _, stack := range append(slices.Clone(Stacks), "") {
+		links := featureRunbookLinks()
+		if stack != "" {
+			var problems []string
+			links, problems = stackRunbookLinks(mustRun(t, stack))
+			require.Empty(t, problems, stack)
+			require.NotEmpty(t, links, stack)
+		}
 		for alert, slug := range links {
 			if !seen[alert+" "+slug] {
 				seen[alert+" "+slug] = true
@@ -151,6 +175,11 @@ func TestRunbookForEveryAlert(t *testing.T) {
 			_, err := os.Stat(filepath.Join(runbookDir, slug+".md"))
 			assert.NoError(t, err, "%s: alert %s links runbook %s", stack, alert, slug)
 		}
+	}
+	// The alerts only a stack with an optional feature (GPU) renders.
+	for alert, slug := range featureRunbookLinks() {
+		_, err := os.Stat(filepath.Join(runbookDir, slug+".md"))
+		assert.NoError(t, err, "alert %s (optional feature) links runbook %s", alert, slug)
 	}
 }
 

@@ -105,8 +105,10 @@ func runRules(t *testing.T, groups []rulefmt.RuleGroup, fixture slo.Fixture) eva
 	return ev
 }
 
+// ruleFor is the rendered rule of a catalog alert (full catalog: every
+// optional feature on).
 func ruleFor(a slo.Alert) rulefmt.RuleGroup {
-	for _, g := range slo.RuleGroups() {
+	for _, g := range slo.RuleGroupsFor(slo.AllFeatures) {
 		for _, r := range g.Rules {
 			if r.Alert == a.Name {
 				return rulefmt.RuleGroup{Name: g.Name, Interval: g.Interval, Rules: []rulefmt.Rule{r}}
@@ -119,10 +121,11 @@ func ruleFor(a slo.Alert) rulefmt.RuleGroup {
 // TestSLOEveryAlertFiresAndStaysSilent: for every catalog alert, its firing
 // fixture makes it fire (not before its `for` has passed) with the
 // catalog's labels, and its healthy fixture never makes it even pending.
+// The full catalog: the GPU alerts (slo.AllFeatures) are included.
 func TestSLOEveryAlertFiresAndStaysSilent(t *testing.T) {
 	t.Parallel() // slow and independent: runs beside the other slow tiers
 	fired, silent := 0, 0
-	for _, a := range slo.Alerts() {
+	for _, a := range slo.AlertsFor(slo.AllFeatures) {
 		t.Run(a.Name, func(t *testing.T) {
 			require.NotEmpty(t, a.Firing, "no firing fixture")
 			require.NotEmpty(t, a.Healthy, "no healthy fixture")
@@ -244,7 +247,7 @@ func TestSLOAbsentSLIAlerts(t *testing.T) {
 // TestSLORulesParse: every rendered group parses with rulefmt (strictly)
 // and every expression with the PromQL parser.
 func TestSLORulesParse(t *testing.T) {
-	groups, err := slo.AllRuleGroups(context.Background())
+	groups, err := slo.AllRuleGroupsFor(context.Background(), slo.AllFeatures)
 	require.NoError(t, err)
 	b, err := yaml.Marshal(map[string]any{"groups": groups})
 	require.NoError(t, err)
@@ -270,7 +273,7 @@ func TestSLORulesParse(t *testing.T) {
 // threshold and severity.
 func TestSLOCatalogIsConsistent(t *testing.T) {
 	seen := map[string]bool{}
-	for _, a := range slo.Alerts() {
+	for _, a := range slo.AlertsFor(slo.AllFeatures) {
 		assert.False(t, seen[a.Name], "duplicate alert %s", a.Name)
 		seen[a.Name] = true
 		_, ok := slo.Target(a.Severity)
@@ -282,9 +285,11 @@ func TestSLOCatalogIsConsistent(t *testing.T) {
 		assert.NotEmpty(t, a.Source, a.Name)
 	}
 	assert.False(t, seen["LowTraceCoV"])
+	// Breach alerts are rendered on every stack: found among the default
+	// features' (no GPU) alerts.
 	for _, s := range slo.SLOs {
 		for _, b := range s.Breaches {
-			a, ok := slo.FindAlert(b.Alert)
+			a, ok := slo.FindAlertFor(slo.Features{}, b.Alert)
 			if !assert.True(t, ok, "%s breach %v names unknown alert %s", s.Name, b.Threshold, b.Alert) {
 				continue
 			}
@@ -294,7 +299,7 @@ func TestSLOCatalogIsConsistent(t *testing.T) {
 		}
 	}
 	// Every P0/P1/P2 alert can page within its acknowledgement target.
-	for _, a := range slo.Alerts() {
+	for _, a := range slo.AlertsFor(slo.AllFeatures) {
 		tgt, _ := slo.Target(a.Severity)
 		if tgt.Acknowledgement > 0 {
 			assert.LessOrEqual(t, slo.TimeToPage(a.For), tgt.Acknowledgement, "%s (%s) pages after %s", a.Name, a.Severity, slo.TimeToPage(a.For))
@@ -305,7 +310,7 @@ func TestSLOCatalogIsConsistent(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	t.Logf("%d catalog alerts in %d groups, %d SLOs (%d with burn-rate alerts)", len(names), len(slo.Groups()), len(slo.SLOs), len(slo.RatioSLOs()))
+	t.Logf("%d catalog alerts in %d groups, %d SLOs (%d with burn-rate alerts)", len(names), len(slo.GroupsFor(slo.AllFeatures)), len(slo.SLOs), len(slo.RatioSLOs()))
 }
 
 // TestSLOAvailabilityBreachResolvesAfterTheIncident: a 30-day availability

@@ -756,7 +756,7 @@ func TestSupplyChainRenovateReadsEveryPin(t *testing.T) {
 			assert.Equal(t, c.Repository, d.registryURL, "chart %s: its repository", c.Name)
 		}
 	}
-	for _, img := range []string{versions.Redis, versions.RedisExporter, versions.Postgres, versions.ChromaDB, versions.TarsReport, versions.AWSCLI} {
+	for _, img := range []string{versions.Redis, versions.RedisExporter, versions.Postgres, versions.ChromaDB, versions.TarsReport, versions.AWSCLI, versions.NVIDIADevicePluginImage, versions.DCGMExporterImage} {
 		exported = append(exported, img)
 		i := strings.LastIndex(img, ":")
 		assert.NotNil(t, find("docker", img[:i], img[i+1:]), "image %s", img)

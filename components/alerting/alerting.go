@@ -70,7 +70,15 @@ type Args struct {
 	// DeadMansSwitchURL receives the Watchdog heartbeat. Required (secret).
 	DeadMansSwitchURL pulumi.StringInput
 	SMTPPassword      pulumi.StringInput
+	// GPU: the stack runs the GPU pool (tars:cluster.gpu.enabled), and so
+	// NVIDIA's DCGM exporter: render the GPU alerts and panels (every rule
+	// and dashboard query reading a DCGM exporter metric). Default false:
+	// none of them is rendered.
+	GPU bool
 }
+
+// Features are the optional catalog parts the stack renders.
+func (a Args) Features() slo.Features { return slo.Features{GPU: a.GPU} }
 
 // WithDefaults fills zero fields.
 func (a Args) WithDefaults() Args {
@@ -144,12 +152,13 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if len(args.DependsOn) == 0 {
 		return nil, fmt.Errorf("alerting %s: invalid args: dependsOn must name what installs the namespace and prometheus-operator's CRDs", name)
 	}
-	groups, err := slo.AllRuleGroups(context.Background())
+	groups, err := slo.AllRuleGroupsFor(context.Background(), args.Features())
 	if err != nil {
 		return nil, fmt.Errorf("alerting %s: rules: %w", name, err)
 	}
+	rendered := DashboardsFor(args.Features())
 	dashboards := map[string]string{}
-	for _, d := range Dashboards {
+	for _, d := range rendered {
 		if dashboards[d.UID], err = d.JSON(); err != nil {
 			return nil, fmt.Errorf("alerting %s: %w", name, err)
 		}
@@ -165,7 +174,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if c.AlertmanagerSecretName, err = c.newAlertmanagerConfig(ctx, name, args); err != nil {
 		return nil, fmt.Errorf("alerting %s: alertmanager config: %w", name, err)
 	}
-	if c.Dashboards, err = c.newDashboards(ctx, name, args, dashboards); err != nil {
+	if c.Dashboards, err = c.newDashboards(ctx, name, args, rendered, dashboards); err != nil {
 		return nil, fmt.Errorf("alerting %s: dashboards: %w", name, err)
 	}
 	if err := c.newLogRules(ctx, name, args); err != nil {
@@ -307,9 +316,9 @@ func (c *Alerting) newLogRules(ctx *pulumi.Context, name string, args Args) erro
 }
 
 // newDashboards creates one ConfigMap per dashboard for the Grafana sidecar.
-func (c *Alerting) newDashboards(ctx *pulumi.Context, name string, args Args, dashboards map[string]string) (pulumi.StringArrayOutput, error) {
+func (c *Alerting) newDashboards(ctx *pulumi.Context, name string, args Args, rendered []Dashboard, dashboards map[string]string) (pulumi.StringArrayOutput, error) {
 	var names pulumi.StringArray
-	for _, d := range Dashboards {
+	for _, d := range rendered {
 		labels := partOf()
 		labels[DashboardLabel] = pulumi.String("1")
 		cm, err := corev1.NewConfigMap(ctx, name+"-dashboard-"+d.UID, &corev1.ConfigMapArgs{

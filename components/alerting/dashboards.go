@@ -52,6 +52,8 @@ func sloCompliance(name string) string {
 // "Health Dashboards") and the RAG dashboard of Phase 7 (seed 003, 13
 // panels, 10 s refresh). The Evaluation dashboard reads the pre-aggregated
 // recording rules the plan asks for; SLO panels read sloth's SLI recordings.
+// These are every panel, the GPU ones included; a stack renders
+// DashboardsFor its features.
 var Dashboards = []Dashboard{
 	{UID: "tars-overview", Title: "T.A.R.S. Overview", Purpose: "High-level system health and SLO tracking", Refresh: "5s", Panels: []Panel{
 		{"SLO Compliance (Availability, Latency, Error Rate)", "percentunit", []Query{
@@ -158,6 +160,32 @@ var Dashboards = []Dashboard{
 		{"Pod Restart Count", "short", []Query{q(`sum by (pod) (increase(kube_pod_container_status_restarts_total{namespace="tars"}[1h]))`, "{{pod}}")}},
 		{"Document Processing", "short", []Query{q(`sum(rate(document_processing_total[5m]))`, "processed/s"), q(`sum(document_processing_queue_length)`, "queue length")}},
 	}},
+}
+
+// DashboardsFor returns the dashboards as a stack with f renders them:
+// every query reading a metric of an exporter f leaves out (slo.Features,
+// e.g. the DCGM exporter without the GPU pool) is dropped, and so is a
+// panel left without queries. Dashboards is DashboardsFor(slo.AllFeatures).
+func DashboardsFor(f slo.Features) []Dashboard {
+	out := make([]Dashboard, 0, len(Dashboards))
+	for _, d := range Dashboards {
+		var panels []Panel
+		for _, p := range d.Panels {
+			var queries []Query
+			for _, qq := range p.Queries {
+				if f.Renders(qq.Expr) {
+					queries = append(queries, qq)
+				}
+			}
+			if len(queries) > 0 {
+				p.Queries = queries
+				panels = append(panels, p)
+			}
+		}
+		d.Panels = panels
+		out = append(out, d)
+	}
+	return out
 }
 
 // prometheusDS is the Grafana data source of kube-prometheus-stack.

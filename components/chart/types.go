@@ -1,5 +1,7 @@
 package chart
 
+import "strings"
+
 // Value types that most charts share, spelt as Kubernetes and the charts
 // spell them, so each component's values struct reuses them instead of
 // writing maps.
@@ -48,4 +50,27 @@ func ZoneSpread(podLabels map[string]string) []TopologySpreadConstraint {
 		WhenUnsatisfiable: "ScheduleAnyway",
 		LabelSelector:     LabelSelector{MatchLabels: podLabels},
 	}}
+}
+
+// Toleration is a pod's toleration of a node taint.
+type Toleration struct {
+	Key      string `json:"key"`
+	Operator string `json:"operator"`
+	Value    string `json:"value,omitempty"`
+	Effect   string `json:"effect"`
+}
+
+// Image is a chart's image.repository and image.tag.
+type Image struct {
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+}
+
+// ImageOf splits a pinned "repository:tag" (components/versions).
+func ImageOf(ref string) Image {
+	i := strings.LastIndex(ref, ":")
+	if i < 0 || strings.Contains(ref[i:], "/") {
+		return Image{Repository: ref}
+	}
+	return Image{Repository: ref[:i], Tag: ref[i+1:]}
 }

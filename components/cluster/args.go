@@ -66,6 +66,13 @@ type NodeGroup struct {
 	DiskSizeGiB int `json:"diskSizeGiB,omitempty"`
 	// Labels are Kubernetes node labels.
 	Labels map[string]string `json:"labels,omitempty"`
+
+	// Set for the GPU pool only (GPUPool.nodeGroup): the AMI type ("":
+	// EKS's default for the instance type), taints, and the autoscaler's
+	// node-template tags on the Auto Scaling group.
+	amiType      string
+	taints       []taint
+	templateTags map[string]string
 }
 
 // PeerPort is a TCP port the peer region's VPC CIDR may reach on this
@@ -90,6 +97,8 @@ type Args struct {
 	NatGateways string `json:"natGateways,omitempty"`
 	// NodeGroups are the managed node groups. Required, at least one.
 	NodeGroups []NodeGroup `json:"nodeGroups"`
+	// GPU is the optional GPU node group (off by default).
+	GPU GPUPool `json:"gpu,omitempty"`
 	// AddonVersions overrides pinned EKS add-on versions by add-on name.
 	// Default: versions.EKSAddons for Version.
 	AddonVersions map[string]string `json:"addonVersions,omitempty"`
@@ -149,6 +158,9 @@ func (a Args) WithDefaults() Args {
 		groups[i] = g
 	}
 	a.NodeGroups = groups
+	if a.GPU.Enabled {
+		a.GPU = a.GPU.WithDefaults()
+	}
 	addons := map[string]string{}
 	for _, name := range Addons {
 		if v, ok := versions.Addon(a.Version, name); ok {
@@ -212,6 +224,10 @@ func (a Args) Validate() error {
 	}
 	if !slices.Contains(cloudWatchRetentionDays, a.LogRetentionDays) {
 		p.Addf("logRetentionDays", "(%d) is not a CloudWatch Logs retention; use one of %v", a.LogRetentionDays, cloudWatchRetentionDays)
+	}
+	a.GPU.validate(&p)
+	if a.GPU.Enabled && slices.ContainsFunc(a.NodeGroups, func(g NodeGroup) bool { return g.Name == GPUNodeGroupName }) {
+		p.Addf("nodeGroups", "name %q is the GPU pool's (gpu.enabled)", GPUNodeGroupName)
 	}
 	a.validatePeer(&p, vpc)
 	return p.Err()

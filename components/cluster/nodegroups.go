@@ -1,6 +1,9 @@
 package cluster
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/autoscaling"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/eks"
@@ -42,7 +45,11 @@ func (c *Cluster) newNodeGroups(ctx *pulumi.Context, name string, a Args, cluste
 	c.NodeRoleArn = role.Arn
 
 	var groups []pulumi.Resource
-	for _, g := range a.NodeGroups {
+	all := a.NodeGroups
+	if a.GPU.Enabled {
+		all = append(slices.Clone(all), a.GPU.nodeGroup())
+	}
+	for _, g := range all {
 		ng, err := c.newNodeGroup(ctx, name+"-"+g.Name, a, g, cluster, role, net, deps)
 		if err != nil {
 			return nil, err
@@ -93,6 +100,8 @@ func (c *Cluster) newNodeGroup(ctx *pulumi.Context, name string, a Args, g NodeG
 		InstanceTypes: pulumi.ToStringArray(g.InstanceTypes),
 		CapacityType:  pulumi.String(g.CapacityType),
 		Labels:        pulumi.ToStringMap(g.Labels),
+		AmiType:       amiType(g),
+		Taints:        taints(g),
 		ScalingConfig: &eks.NodeGroupScalingConfigArgs{
 			MinSize:     pulumi.Int(g.MinSize),
 			MaxSize:     pulumi.Int(g.MaxSize),
@@ -113,12 +122,19 @@ func (c *Cluster) newNodeGroup(ctx *pulumi.Context, name string, a Args, g NodeG
 	// EKS does not copy node-group tags to the Auto Scaling group, and the
 	// Cluster Autoscaler discovers groups by ASG tags, so set them there too.
 	asg := ng.Resources.Index(pulumi.Int(0)).AutoscalingGroups().Index(pulumi.Int(0)).Name().Elem()
-	for _, k := range sortedKeys(AutoscalerTags(a.Name)) {
+	asgTags := map[string]string{}
+	for k, v := range AutoscalerTags(a.Name) {
+		asgTags[k] = v
+	}
+	for k, v := range g.templateTags {
+		asgTags[k] = v
+	}
+	for _, k := range sortedKeys(asgTags) {
 		if _, err := autoscaling.NewTag(ctx, name+"-"+tagSuffix(k, a.Name), &autoscaling.TagArgs{
 			AutoscalingGroupName: asg,
 			Tag: &autoscaling.TagTagArgs{
 				Key:               pulumi.String(k),
-				Value:             pulumi.String(AutoscalerTags(a.Name)[k]),
+				Value:             pulumi.String(asgTags[k]),
 				PropagateAtLaunch: pulumi.Bool(false),
 			},
 		}, parent); err != nil {
@@ -128,10 +144,34 @@ func (c *Cluster) newNodeGroup(ctx *pulumi.Context, name string, a Args, g NodeG
 	return ng, nil
 }
 
-// tagSuffix names an ASG tag resource: "ca-enabled" or "ca-owner".
+// amiType is the group's AMI type, nil for EKS's default.
+func amiType(g NodeGroup) pulumi.StringPtrInput {
+	if g.amiType == "" {
+		return nil
+	}
+	return pulumi.String(g.amiType)
+}
+
+func taints(g NodeGroup) eks.NodeGroupTaintArray {
+	var out eks.NodeGroupTaintArray
+	for _, t := range g.taints {
+		out = append(out, eks.NodeGroupTaintArgs{Key: pulumi.String(t.Key), Value: pulumi.String(t.Value), Effect: pulumi.String(t.Effect)})
+	}
+	return out
+}
+
+// tagSuffix names an ASG tag resource: "ca-enabled", "ca-owner", or for a
+// node-template tag "ca-template-" and its kind and name
+// ("ca-template-taint-nvidia-com-gpu").
 func tagSuffix(key, clusterName string) string {
-	if key == "k8s.io/cluster-autoscaler/"+clusterName {
+	switch {
+	case key == "k8s.io/cluster-autoscaler/"+clusterName:
 		return "ca-owner"
+	case strings.HasPrefix(key, templateTagPrefix):
+		return "ca-template-" + strings.NewReplacer("/", "-", ".", "-").Replace(strings.TrimPrefix(key, templateTagPrefix))
 	}
 	return "ca-enabled"
 }
+
+// templateTagPrefix starts the autoscaler's node-template tags.
+const templateTagPrefix = "k8s.io/cluster-autoscaler/node-template/"

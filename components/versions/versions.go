@@ -193,6 +193,12 @@ const (
 	// AWSCLI runs the ChromaDB sync scripts (Docker Hub amazon/aws-cli,
 	// Amazon Linux 2 with sh, sed and curl).
 	AWSCLI = "amazon/aws-cli:2.27.9"
+	// NVIDIADevicePluginImage is the pinned chart's device plugin (its
+	// appVersion), set explicitly so the image moves only with this line.
+	NVIDIADevicePluginImage = "nvcr.io/nvidia/k8s-device-plugin:v0.20.0"
+	// DCGMExporterImage is the pinned chart's exporter (its values' default:
+	// DCGM 4.5.3, exporter 4.8.2, distroless).
+	DCGMExporterImage = "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless"
 )
 
 // Pulumi providers registered by type token (their Go SDK is not served

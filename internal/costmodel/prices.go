@@ -76,7 +76,13 @@ var awsRegion = RegionPrices{
 		"m6i.large": 0.096, "m6i.xlarge": 0.192, "m6i.2xlarge": 0.384,
 		"r5.xlarge": 0.252, "r5.2xlarge": 0.504,
 		"c5.xlarge": 0.17, "c5.2xlarge": 0.34,
-		"g4dn.xlarge": 0.526, "g4dn.2xlarge": 0.752, "g5.xlarge": 1.006,
+		// The GPU pool's sizes (components/cluster GPUsPerInstance, NVIDIA
+		// T4, issue #23): every g4dn size, from the same on-demand page
+		// (Linux; us-east-1 and us-west-2 list the same), transcribed
+		// offline like the rest.
+		"g4dn.xlarge": 0.526, "g4dn.2xlarge": 0.752, "g4dn.4xlarge": 1.204, "g4dn.8xlarge": 2.176,
+		"g4dn.12xlarge": 3.912, "g4dn.16xlarge": 4.352, "g4dn.metal": 7.824,
+		"g5.xlarge": 1.006,
 	},
 	NATGatewayHour: 0.045, NATGatewayGB: 0.045,
 	PublicIPv4Hour: 0.005,

@@ -26,6 +26,9 @@ const (
 
 	chartKubePrometheus = "kube-prometheus-stack"
 	chartLoki           = "loki"
+	// chartDCGMExporter runs with the GPU pool: the stack then renders the
+	// GPU alerts (slo.Features.GPU).
+	chartDCGMExporter = "dcgm-exporter"
 )
 
 // Defaults of the tunable thresholds: the seeds' numbers, read from the

@@ -131,8 +131,13 @@ func alertsMatchCatalog(rs []policyx.AnalyzerResource) []finding {
 			byName[r.Alert] = append(byName[r.Alert], r)
 		}
 	}
+	// The catalog as this stack renders it: with the GPU alerts when it
+	// runs the DCGM exporter (the GPU pool).
+	features := slo.Features{GPU: slices.ContainsFunc(rs, func(r policyx.AnalyzerResource) bool {
+		return r.Type == typeHelmRelease && chartIs(r, chartDCGMExporter)
+	})}
 	var out []finding
-	for _, a := range slo.Alerts() {
+	for _, a := range slo.AlertsFor(features) {
 		found := byName[a.Name]
 		if len(found) == 0 {
 			out = append(out, finding{"", fmt.Sprintf("alert %s (%s) is missing from the PrometheusRules", a.Name, a.Group)})
