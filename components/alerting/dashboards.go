@@ -149,7 +149,7 @@ var Dashboards = []Dashboard{
 		{"System Resources - GPU", "percent", []Query{
 			q(`avg by (gpu) (DCGM_FI_DEV_GPU_UTIL)`, "GPU {{gpu}} utilization"),
 			q(`max by (gpu) (DCGM_FI_DEV_GPU_TEMP)`, "GPU {{gpu}} °C"),
-			q(`max by (gpu) (DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)) * 100`, "GPU {{gpu}} memory %"),
+			q(`max by (gpu) (DCGM_FI_DEV_FB_USED / ((DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) > 0)) * 100`, "GPU {{gpu}} memory %"),
 		}},
 		{"Error Rates", "percentunit", []Query{
 			q(`sum(rate(http_requests_total{status=~"4.."}[5m])) / (sum(rate(http_requests_total[5m])) > 0)`, "4xx"),
