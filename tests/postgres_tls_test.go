@@ -210,18 +210,14 @@ func TestPostgresPeerServerCAMustBeACA(t *testing.T) {
 	}
 }
 
-// cnpgServerLeafFromTestCA is a server leaf from a throwaway CA.
+// cnpgServerLeafFromTestCA is a server leaf from a throwaway CA
+// (newTestCA, the Redis TLS tier's).
 func cnpgServerLeafFromTestCA(t *testing.T) (string, string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := newTestCA("throwaway")
 	require.NoError(t, err)
-	tmpl := &x509.Certificate{SerialNumber: randomSerial(), Subject: pkix.Name{CommonName: "throwaway"}, IsCA: true, BasicConstraintsValid: true,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	sec1, err := x509.MarshalECPrivateKey(ca.key)
 	require.NoError(t, err)
-	sec1, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	ca := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	leaf, _ := cnpgServerLeaf(t, ca, string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1})), "tars-pg-us-east", "tars-postgres", nil)
-	return string(leaf), ca
+	leaf, _ := cnpgServerLeaf(t, string(ca.pem), string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1})), "tars-pg-us-east", "tars-postgres", nil)
+	return string(leaf), string(ca.pem)
 }

@@ -255,23 +255,9 @@ func (a Args) validateNodeGroups(p *check.Problems) {
 				s.Addf(fmt.Sprintf("instanceTypes[%d]", j), "(%q) is not an EC2 instance type like m5.xlarge", t)
 			}
 		}
-		if g.CapacityType != "ON_DEMAND" && g.CapacityType != "SPOT" {
-			s.Addf("capacityType", "(%q) must be ON_DEMAND or SPOT", g.CapacityType)
-		}
-		if g.MinSize < 0 {
-			s.Addf("minSize", "(%d) must not be negative", g.MinSize)
-		}
-		if g.MaxSize < 1 {
-			s.Addf("maxSize", "(%d) must be at least 1", g.MaxSize)
-		}
-		if g.MaxSize < g.MinSize {
-			s.Addf("maxSize", "(%d) is below minSize (%d)", g.MaxSize, g.MinSize)
-		}
+		g.validateSizing(s)
 		if g.DesiredSize < g.MinSize || g.DesiredSize > g.MaxSize {
 			s.Addf("desiredSize", "(%d) must be between minSize (%d) and maxSize (%d)", g.DesiredSize, g.MinSize, g.MaxSize)
-		}
-		if g.DiskSizeGiB < 20 || g.DiskSizeGiB > 16384 {
-			s.Addf("diskSizeGiB", "(%d) must be between 20 and 16384", g.DiskSizeGiB)
 		}
 		for _, k := range slices.Sorted(maps.Keys(g.Labels)) {
 			if errs := validation.IsQualifiedName(k); len(errs) > 0 {
@@ -344,4 +330,24 @@ func supportedMinors() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// validateSizing checks what every node group and the GPU pool share:
+// capacity type, size bounds and root volume.
+func (g NodeGroup) validateSizing(s *check.Scope) {
+	if g.CapacityType != "ON_DEMAND" && g.CapacityType != "SPOT" {
+		s.Addf("capacityType", "(%q) must be ON_DEMAND or SPOT", g.CapacityType)
+	}
+	if g.MinSize < 0 {
+		s.Addf("minSize", "(%d) must not be negative", g.MinSize)
+	}
+	if g.MaxSize < 1 {
+		s.Addf("maxSize", "(%d) must be at least 1", g.MaxSize)
+	}
+	if g.MaxSize < g.MinSize {
+		s.Addf("maxSize", "(%d) is below minSize (%d)", g.MaxSize, g.MinSize)
+	}
+	if g.DiskSizeGiB < 20 || g.DiskSizeGiB > 16384 {
+		s.Addf("diskSizeGiB", "(%d) must be between 20 and 16384", g.DiskSizeGiB)
+	}
 }

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -86,13 +87,7 @@ func (g GPUPool) validate(p *check.Problems) {
 		return
 	}
 	s := p.At("gpu")
-	sizes := slices.Sorted(func(yield func(string) bool) {
-		for k := range GPUsPerInstance {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	sizes := slices.Sorted(maps.Keys(GPUsPerInstance))
 	for i, t := range g.InstanceTypes {
 		n, ok := GPUsPerInstance[t]
 		if !ok {
@@ -103,21 +98,7 @@ func (g GPUPool) validate(p *check.Problems) {
 			s.Addf(fmt.Sprintf("instanceTypes[%d]", i), "(%q) has %d GPUs, %q has %d: all sizes of the pool need the same count", t, n, g.InstanceTypes[0], first)
 		}
 	}
-	if g.CapacityType != "ON_DEMAND" && g.CapacityType != "SPOT" {
-		s.Addf("capacityType", "(%q) must be ON_DEMAND or SPOT", g.CapacityType)
-	}
-	if g.MinSize < 0 {
-		s.Addf("minSize", "(%d) must not be negative", g.MinSize)
-	}
-	if g.MaxSize < 1 {
-		s.Addf("maxSize", "(%d) must be at least 1", g.MaxSize)
-	}
-	if g.MaxSize < g.MinSize {
-		s.Addf("maxSize", "(%d) is below minSize (%d)", g.MaxSize, g.MinSize)
-	}
-	if g.DiskSizeGiB < 20 || g.DiskSizeGiB > 16384 {
-		s.Addf("diskSizeGiB", "(%d) must be between 20 and 16384", g.DiskSizeGiB)
-	}
+	g.nodeGroup().validateSizing(s)
 }
 
 // nodeGroup is the pool as a managed node group: the NVIDIA AMI, the
