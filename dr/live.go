@@ -1,35 +1,24 @@
 package dr
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
-	corev1 "k8s.io/api/core/v1"
+	"github.com/tars-platform/infra/internal/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/httpstream"
-	utilnet "k8s.io/apimachinery/pkg/util/net"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/remotecommand"
 )
 
 // Where Live looks. The names are the ones the program deploys
@@ -119,9 +108,7 @@ var _ Reality = (*Live)(nil)
 // liveKube is one region's clients, built from one kubeconfig.
 type liveKube struct {
 	digest [32]byte // of the kubeconfig it was built from
-	config *rest.Config
-	dyn    dynamic.Interface
-	core   kubernetes.Interface
+	*kube.Client
 }
 
 func (l *Live) regionOutputs(ctx context.Context, region string) (Outputs, error) {
@@ -147,34 +134,13 @@ func (l *Live) kubeFor(region string, out Outputs) (*liveKube, error) {
 	if k, ok := l.kube[region]; ok && k.digest == digest {
 		return k, nil
 	}
-	cfg, err := clientcmd.RESTConfigFromKubeConfig([]byte(out.Kubeconfig))
+	c, err := kube.New(out.Kubeconfig)
 	if err != nil {
-		// The kubeconfig is a secret: never quote it.
-		return nil, fmt.Errorf("region %s: kubeconfig: %v", region, liveRedact(err))
+		return nil, fmt.Errorf("region %s: %w", region, err)
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = liveRequestTimeout
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("region %s: dynamic client: %w", region, err)
-	}
-	core, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("region %s: client: %w", region, err)
-	}
-	k := &liveKube{digest: digest, config: cfg, dyn: dyn, core: core}
+	k := &liveKube{digest: digest, Client: c}
 	l.kube[region] = k
 	return k, nil
-}
-
-// liveRedact keeps a kubeconfig parse error from echoing the document.
-func liveRedact(err error) string {
-	msg := err.Error()
-	if len(msg) > 200 {
-		msg = msg[:200] + "…"
-	}
-	return msg
 }
 
 // liveUnreachable reports whether err is a failure to reach a server at
@@ -182,37 +148,7 @@ func liveRedact(err error) string {
 // connection. An answer from the server (an HTTP status, a TLS or
 // authentication failure) is not.
 func liveUnreachable(err error) bool {
-	if err == nil {
-		return false
-	}
-	if errors.Is(err, ErrUnreachable) {
-		return true
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		return false // the server answered
-	}
-	var opErr *net.OpError
-	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		return true
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return true
-	}
-	var netErr net.Error
-	if errors.As(err, &netErr) && netErr.Timeout() {
-		return true
-	}
-	for _, errno := range []syscall.Errno{syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EHOSTUNREACH, syscall.ENETUNREACH, syscall.ETIMEDOUT} {
-		if errors.Is(err, errno) {
-			return true
-		}
-	}
-	return utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err)
+	return errors.Is(err, ErrUnreachable) || kube.Unreachable(err)
 }
 
 // liveErr wraps err with what was being done; an unreachable server's
@@ -238,7 +174,7 @@ func (l *Live) getCluster(ctx context.Context, region string, out Outputs, k *li
 	what := fmt.Sprintf("region %s: get Cluster %s/%s", region, PostgresNamespace, out.PostgresCluster)
 	rctx, cancel := liveWithTimeout(ctx, liveRequestTimeout)
 	defer cancel()
-	u, err := k.dyn.Resource(cnpgClusterGVR).Namespace(PostgresNamespace).Get(rctx, out.PostgresCluster, metav1.GetOptions{})
+	u, err := k.Dyn.Resource(cnpgClusterGVR).Namespace(PostgresNamespace).Get(rctx, out.PostgresCluster, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, false, nil
 	}
@@ -279,7 +215,7 @@ func (l *Live) Postgres(ctx context.Context, region string) (Postgres, error) {
 	if cl.ObjectStore != "" {
 		what := fmt.Sprintf("region %s: get ObjectStore %s/%s", region, PostgresNamespace, cl.ObjectStore)
 		rctx, cancel := liveWithTimeout(ctx, liveRequestTimeout)
-		u, err := k.dyn.Resource(objectStoreGVR).Namespace(PostgresNamespace).Get(rctx, cl.ObjectStore, metav1.GetOptions{})
+		u, err := k.Dyn.Resource(objectStoreGVR).Namespace(PostgresNamespace).Get(rctx, cl.ObjectStore, metav1.GetOptions{})
 		cancel()
 		switch {
 		case apierrors.IsNotFound(err):
@@ -314,7 +250,7 @@ func (l *Live) Postgres(ctx context.Context, region string) (Postgres, error) {
 func (l *Live) promQuery(ctx context.Context, k *liveKube, query string) (float64, bool, error) {
 	rctx, cancel := liveWithTimeout(ctx, livePromTimeout)
 	defer cancel()
-	body, err := k.core.CoreV1().Services(PrometheusNamespace).
+	body, err := k.Core.CoreV1().Services(PrometheusNamespace).
 		ProxyGet("http", PrometheusService, PrometheusPort, "api/v1/query", map[string]string{"query": query}).
 		DoRaw(rctx)
 	if err != nil && len(body) == 0 {
@@ -577,7 +513,7 @@ func (l *Live) DeleteCluster(ctx context.Context, region string) error {
 	rctx, cancel := liveWithTimeout(ctx, liveRequestTimeout)
 	defer cancel()
 	policy := metav1.DeletePropagationBackground
-	err = k.dyn.Resource(cnpgClusterGVR).Namespace(PostgresNamespace).Delete(rctx, out.PostgresCluster, metav1.DeleteOptions{PropagationPolicy: &policy})
+	err = k.Dyn.Resource(cnpgClusterGVR).Namespace(PostgresNamespace).Delete(rctx, out.PostgresCluster, metav1.DeleteOptions{PropagationPolicy: &policy})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return liveErr(fmt.Sprintf("region %s: delete Cluster %s/%s", region, PostgresNamespace, out.PostgresCluster), err)
 	}
@@ -671,46 +607,11 @@ func (l *Live) psql(ctx context.Context, region, sql string) (stdout, stderr str
 		return "", "", fmt.Errorf("region %s: Cluster %s/%s has no current primary (status.currentPrimary)", region, PostgresNamespace, out.PostgresCluster)
 	}
 	what := fmt.Sprintf("region %s: exec psql in pod %s/%s", region, PostgresNamespace, pod)
-	req := k.core.CoreV1().RESTClient().Post().
-		Resource("pods").Namespace(PostgresNamespace).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{
-			Container: PostgresContainer,
-			Command:   PsqlCommand(sql),
-			Stdout:    true,
-			Stderr:    true,
-		}, scheme.ParameterCodec)
-	// A stream has no overall timeout: the context bounds it.
-	cfg := rest.CopyConfig(k.config)
-	cfg.Timeout = 0
-	ws, err := remotecommand.NewWebSocketExecutor(cfg, "GET", req.URL().String())
+	stdout, stderr, err = k.Exec(ctx, PostgresNamespace, pod, PostgresContainer, PsqlCommand(sql))
 	if err != nil {
-		return "", "", fmt.Errorf("%s: %w", what, err)
+		return stdout, stderr, liveErr(what, err)
 	}
-	spdy, err := remotecommand.NewSPDYExecutor(cfg, "POST", req.URL())
-	if err != nil {
-		return "", "", fmt.Errorf("%s: %w", what, err)
-	}
-	// As kubectl: WebSocket (V5) first, SPDY when the server refuses the
-	// upgrade.
-	exec, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
-	})
-	if err != nil {
-		return "", "", fmt.Errorf("%s: %w", what, err)
-	}
-	var o, e bytes.Buffer
-	err = exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &o, Stderr: &e})
-	if err != nil {
-		msg := strings.TrimSpace(e.String())
-		if len(msg) > 500 {
-			msg = msg[:500] + "…"
-		}
-		if msg != "" {
-			return o.String(), e.String(), liveErr(what, fmt.Errorf("%w: %s", err, msg))
-		}
-		return o.String(), e.String(), liveErr(what, err)
-	}
-	return o.String(), e.String(), nil
+	return stdout, stderr, nil
 }
 
 // WriteMarker inserts the row carrying id on the region's primary.

@@ -23,6 +23,10 @@ type Outputs struct {
 	// Route 53 health check and its record of the failover name (set
 	// identifier: the region).
 	HealthCheckID, DNSZoneID, DNSFailoverName string
+	// APIEndpoint is the public load balancer's host name, where the
+	// failover name points when the region is the DNS primary;
+	// PostgresEndpoint the host name of its replication endpoint.
+	APIEndpoint, PostgresEndpoint string
 	// Deployed is the topology the last update deployed.
 	Deployed Deployed
 }

@@ -255,6 +255,7 @@ func ParseOutputs(name string, outs auto.OutputMap) (Outputs, error) {
 		Region: s(stacks.OutRegion), AwsRegion: s(stacks.OutAwsRegion), Kubeconfig: s(stacks.OutKubeconfig),
 		PostgresCluster: s(stacks.OutPostgresCluster), HealthCheckID: s(stacks.OutHealthCheckID),
 		DNSZoneID: s(stacks.OutDNSZoneID), DNSFailoverName: s(stacks.OutDNSFailoverName),
+		APIEndpoint: s(stacks.OutAPIEndpoint), PostgresEndpoint: s(stacks.OutPostgresEndpoint),
 	}
 	if o.Region == "" {
 		return Outputs{}, fmt.Errorf("stack %s has no outputs: it has not been deployed (pulumi up -s %s)", name, name)
