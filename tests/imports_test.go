@@ -13,18 +13,21 @@ const module = "github.com/tars-platform/infra"
 
 // TestImportDirection enforces main → stacks → components/* → internal/*:
 // components never import stacks, tests or cmd; internal never imports
-// components, stacks, tests or cmd; dr (tarsctl dr) imports neither tests
-// nor cmd and nothing below it imports dr; and the deployed program links neither
-// the Helm SDK nor the chart tier (they are for tarsctl and the tests).
+// components, stacks, tests or cmd; dr (tarsctl dr) and verify (tarsctl
+// verify) import neither tests nor cmd, and nothing below them imports
+// them; and the deployed program links neither the Helm
+// SDK, the chart tier nor tarsctl's Kubernetes client (they are for
+// tarsctl and the tests).
 func TestImportDirection(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"/...").Output()
 	require.NoError(t, err)
 	forbidden := map[string][]string{
-		module + "/components/": {module + "/stacks", module + "/tests", module + "/cmd", module + "/policy", module + "/dr"},
-		module + "/internal/":   {module + "/components", module + "/stacks", module + "/tests", module + "/cmd"},
-		module + "/slo":         {module + "/components", module + "/stacks", module + "/tests", module + "/cmd"},
-		module + "/stacks":      {module + "/tests", module + "/cmd", module + "/dr"},
-		module + "/dr":          {module + "/tests", module + "/cmd"},
+		module + "/components/": {module + "/stacks", module + "/tests", module + "/cmd", module + "/policy", module + "/dr", module + "/verify"},
+		module + "/internal/":   {module + "/components", module + "/stacks", module + "/tests", module + "/cmd", module + "/dr", module + "/verify"},
+		module + "/slo":         {module + "/components", module + "/stacks", module + "/tests", module + "/cmd", module + "/verify"},
+		module + "/stacks":      {module + "/tests", module + "/cmd", module + "/dr", module + "/verify"},
+		module + "/dr":          {module + "/tests", module + "/cmd", module + "/verify"},
+		module + "/verify":      {module + "/tests", module + "/cmd"},
 	}
 	checked := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
@@ -47,7 +50,7 @@ func TestImportDirection(t *testing.T) {
 	deps, err := exec.Command("go", "list", "-deps", module).Output()
 	require.NoError(t, err)
 	for _, d := range strings.Fields(string(deps)) {
-		for _, bad := range []string{"helm.sh/", module + "/internal/helmchart", module + "/tests/", module + "/dr"} {
+		for _, bad := range []string{"helm.sh/", module + "/internal/helmchart", module + "/internal/kube", module + "/tests/", module + "/dr", module + "/verify"} {
 			assert.False(t, strings.HasPrefix(d, bad), "the deployed program links %s", d)
 		}
 	}

@@ -41,6 +41,7 @@ const usage = `usage: tarsctl plan --stack NAME [--format text|json] [--out DIR]
        tarsctl charts pull [--dir DIR] [--repository URL]
        tarsctl cost --stack NAME[,NAME] [--charts-dir DIR]
        tarsctl dr status|switchover|failover|rebuild [flags]   (tarsctl dr for its usage)
+       tarsctl verify --stack NAME | --region both [--only IDS] [--skip IDS] [--out DIR]
 
 Commands:
   plan         run the program offline under mocks with the stack's config and
@@ -61,6 +62,10 @@ Commands:
   dr           disaster recovery: status of both regions (stack files, deployed
                stacks, reality), and switchover, failover and rebuild as
                planned, verified, resumable steps; nothing changes without --yes
+  verify       the post-deploy checklist against the live region (or both):
+               targets, rules, alerts, logs, traces, Postgres replication,
+               the Redis Cluster, DNS, Thanos, Kubecost, VPA, the autoscaler;
+               a table, JSON and Markdown report; exit 1 on any failure
 `
 
 func main() {
@@ -101,6 +106,8 @@ func run(args []string, stdout io.Writer) error {
 		return cost(args[1:], stdout)
 	case "dr":
 		return drCommand(args[1:], stdout)
+	case "verify":
+		return verifyCommand(args[1:], stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

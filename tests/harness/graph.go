@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/tars-platform/infra/verify"
 )
 
 // Resource is one registered resource as the engine would see it.
@@ -237,4 +238,15 @@ func plainValue(v resource.PropertyValue, reveal bool) (any, bool) {
 		return "[asset]", true
 	}
 	return v.V, true
+}
+
+// Inventory is what `tarsctl verify` expects of the region the graph
+// deploys: its Kubernetes objects and Helm releases, inputs as JSON values
+// (secrets masked).
+func (g *Graph) Inventory(region string) (verify.Inventory, error) {
+	res := make([]verify.Resource, 0, len(g.Resources))
+	for _, r := range g.Resources {
+		res = append(res, verify.Resource{Type: r.Type, Name: r.Name, Inputs: r.JSONInputs()})
+	}
+	return verify.NewInventory(region, res)
 }
