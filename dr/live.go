@@ -569,9 +569,10 @@ func PsqlCommand(sql string) []string {
 	return []string{"psql", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-d", PostgresDatabase, "-Atc", sql}
 }
 
-// markerTableMissing: psql's error when tars_dr.markers (or its schema)
-// does not exist yet, i.e. no marker was ever written (or replicated).
-func markerTableMissing(stderr string) bool {
+// MarkerTableMissing: psql's error (its stderr, or an error carrying it)
+// when tars_dr.markers (or its schema) does not exist yet, i.e. no marker
+// was ever written (or replicated).
+func MarkerTableMissing(stderr string) bool {
 	return strings.Contains(stderr, `relation "tars_dr.markers" does not exist`) ||
 		strings.Contains(stderr, `schema "tars_dr" does not exist`)
 }
@@ -636,7 +637,7 @@ func (l *Live) ReadMarker(ctx context.Context, region, id string) (bool, error) 
 	}
 	stdout, stderr, err := l.psql(ctx, region, sql)
 	if err != nil {
-		if markerTableMissing(stderr) {
+		if MarkerTableMissing(stderr) {
 			return false, nil
 		}
 		return false, fmt.Errorf("read marker %s: %w", id, err)
@@ -656,7 +657,7 @@ func (l *Live) DeleteMarker(ctx context.Context, region, id string) error {
 		return fmt.Errorf("region %s: delete marker: %w", region, err)
 	}
 	if _, stderr, err := l.psql(ctx, region, sql); err != nil {
-		if markerTableMissing(stderr) {
+		if MarkerTableMissing(stderr) {
 			return nil
 		}
 		return fmt.Errorf("delete marker %s: %w", id, err)

@@ -17,7 +17,9 @@ import (
 // Thanos names and settings.
 const (
 	// ThanosReleaseName is the Thanos release; its services are
-	// thanos-query, thanos-query-frontend, thanos-store-gateway.
+	// thanos-query, thanos-query-frontend and the store gateway's
+	// headless thanos-store-gateway-headless (tests/verify_endpoints_test.go
+	// finds them in the rendered chart).
 	ThanosReleaseName = "thanos"
 	// ObjstoreSecret holds the bucket configuration (no credentials: the
 	// sidecar, the store gateway and the compactor authenticate with IRSA)

@@ -20,6 +20,18 @@ type kubePrometheusStackValues struct {
 	Prometheus   prometheusValues   `json:"prometheus"`
 	Alertmanager alertmanagerValues `json:"alertmanager"`
 	Grafana      grafanaToggle      `json:"grafana"`
+	// The control-plane scrapes are off: EKS runs kube-controller-manager,
+	// kube-scheduler and etcd outside the cluster (no endpoints to
+	// scrape), and the EKS kube-proxy add-on serves its metrics on
+	// 127.0.0.1:10249 only. Left on, their ServiceMonitors have no target
+	// up (tarsctl verify's prometheus-targets fails) and the chart's
+	// KubeSchedulerDown, KubeControllerManagerDown and KubeProxyDown
+	// (absent(up{job=…})) fire forever; the chart drops those rules with
+	// the scrapes.
+	KubeControllerManager enabledFlag `json:"kubeControllerManager"`
+	KubeScheduler         enabledFlag `json:"kubeScheduler"`
+	KubeEtcd              enabledFlag `json:"kubeEtcd"`
+	KubeProxy             enabledFlag `json:"kubeProxy"`
 }
 
 // grafanaToggle: Grafana is its own release (grafana.go), installed after

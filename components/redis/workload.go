@@ -27,15 +27,15 @@ const startCommand = `exec redis-server /etc/redis/redis.conf ` +
 	`--requirepass "$REDIS_PASSWORD" --masterauth "$REDIS_PASSWORD" ` +
 	`--cluster-announce-hostname "$POD_NAME.$HEADLESS_SERVICE.$POD_NAMESPACE.svc.cluster.local"`
 
-// cliTLS are redis-cli's flags to reach a member: TLS, verifying the
+// CLITLS are redis-cli's flags to reach a member: TLS, verifying the
 // member's certificate against the CA.
-var cliTLS = "--tls --cacert " + TLSCAFile
+var CLITLS = "--tls --cacert " + TLSCAFile
 
 // probe pings the member every ProbePeriodSeconds, over TLS.
 func probe(initialDelay int) *corev1.ProbeArgs {
 	return &corev1.ProbeArgs{
 		Exec: &corev1.ExecActionArgs{Command: pulumi.ToStringArray([]string{"sh", "-c",
-			fmt.Sprintf(`REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli %s -p %d ping | grep -q PONG`, cliTLS, Port)})},
+			fmt.Sprintf(`REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli %s -p %d ping | grep -q PONG`, CLITLS, Port)})},
 		InitialDelaySeconds: pulumi.Int(initialDelay),
 		PeriodSeconds:       pulumi.Int(ProbePeriodSeconds),
 		TimeoutSeconds:      pulumi.Int(5),
