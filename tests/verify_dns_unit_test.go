@@ -1,4 +1,4 @@
-package verify_test
+package tests
 
 import (
 	"context"
@@ -171,7 +171,7 @@ func dnsRun(t *testing.T, env *verify.Env, c verify.Check) []verify.Result {
 	return verify.Run(context.Background(), env, []verify.Check{c}, nil).Results
 }
 
-func TestRoute53HealthPass(t *testing.T) {
+func TestVerifyRoute53HealthPass(t *testing.T) {
 	res := dnsRun(t, dnsEnv(dnsHealthy(true, true), nil), verify.Route53Health())
 	require.Len(t, res, 2)
 	assert.Equal(t, verify.Pass, res[0].Status, "%+v", res[0])
@@ -187,7 +187,7 @@ func TestRoute53HealthPass(t *testing.T) {
 	assert.LessOrEqual(t, c.Timeout.Seconds(), 60.0)
 }
 
-func TestRoute53HealthFail(t *testing.T) {
+func TestVerifyRoute53HealthFail(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		east     dr.DNS
@@ -221,7 +221,7 @@ func TestRoute53HealthFail(t *testing.T) {
 	assert.Equal(t, "health check hc-us-west healthy, weight 100", res[1].Observed)
 }
 
-func TestRoute53HealthError(t *testing.T) {
+func TestVerifyRoute53HealthError(t *testing.T) {
 	r53 := dnsHealthy(true, true)
 	r53.errs = map[string]error{"us-west": errors.New("AccessDenied: not authorized to perform route53:GetHealthCheckStatus")}
 	res := dnsRun(t, dnsEnv(r53, nil), verify.Route53Health())
@@ -230,7 +230,7 @@ func TestRoute53HealthError(t *testing.T) {
 	assert.Equal(t, "read region us-west's Route 53 health check and record of api-failover.tars.example.com: AccessDenied: not authorized to perform route53:GetHealthCheckStatus", res[1].Observed)
 }
 
-func TestGlobalNamePass(t *testing.T) {
+func TestVerifyGlobalNamePass(t *testing.T) {
 	env := dnsEnv(dnsHealthy(true, true), dnsServe(t, dnsZoneTo(dnsEastLB)))
 	res := dnsRun(t, env, verify.GlobalName())
 	require.Len(t, res, 1)
@@ -244,7 +244,7 @@ func TestGlobalNamePass(t *testing.T) {
 	assert.LessOrEqual(t, c.Timeout.Seconds(), 60.0)
 }
 
-func TestGlobalNameByAddress(t *testing.T) {
+func TestVerifyGlobalNameByAddress(t *testing.T) {
 	// An alias A record: the name answers the load balancer's addresses
 	// itself, no CNAME (one of them: answers rotate).
 	z := dnsZoneTo("")
@@ -258,7 +258,7 @@ func TestGlobalNameByAddress(t *testing.T) {
 	assert.Equal(t, verify.Fail, res[0].Status)
 }
 
-func TestGlobalNameRotatingAddresses(t *testing.T) {
+func TestVerifyGlobalNameRotatingAddresses(t *testing.T) {
 	// The name's addresses and the endpoint's, asked one after the other,
 	// need not overlap: the CNAME names the load balancer.
 	z := dnsZoneTo(dnsEastLB)
@@ -267,7 +267,7 @@ func TestGlobalNameRotatingAddresses(t *testing.T) {
 	assert.Equal(t, verify.Pass, res[0].Status, "%+v", res[0])
 }
 
-func TestGlobalNameWrongEndpoint(t *testing.T) {
+func TestVerifyGlobalNameWrongEndpoint(t *testing.T) {
 	env := dnsEnv(dnsHealthy(true, true), dnsServe(t, dnsZoneTo(dnsWestLB)))
 	res := dnsRun(t, env, verify.GlobalName())
 	assert.Equal(t, verify.Fail, res[0].Status)
@@ -275,7 +275,7 @@ func TestGlobalNameWrongEndpoint(t *testing.T) {
 		", but the DNS primary is us-east (healthy, endpoint " + dnsEastLB + "): check the records' weights (route53-health)"}, res[0].Problems)
 }
 
-func TestGlobalNameFailoverInEffect(t *testing.T) {
+func TestVerifyGlobalNameFailoverInEffect(t *testing.T) {
 	env := dnsEnv(dnsHealthy(false, true), dnsServe(t, dnsZoneTo(dnsWestLB)))
 	res := dnsRun(t, env, verify.GlobalName())
 	assert.Equal(t, verify.Fail, res[0].Status)
@@ -285,7 +285,7 @@ func TestGlobalNameFailoverInEffect(t *testing.T) {
 	t.Logf("%+v", res[0])
 }
 
-func TestGlobalNamePrimaryUnhealthy(t *testing.T) {
+func TestVerifyGlobalNamePrimaryUnhealthy(t *testing.T) {
 	// Both unhealthy: Route 53 answers every record (the primary's).
 	env := dnsEnv(dnsHealthy(false, false), dnsServe(t, dnsZoneTo(dnsEastLB)))
 	res := dnsRun(t, env, verify.GlobalName())
@@ -293,7 +293,7 @@ func TestGlobalNamePrimaryUnhealthy(t *testing.T) {
 	assert.Equal(t, []string{"us-east's Route 53 health check is unhealthy; api-failover.tars.example.com still answers its endpoint " + dnsEastLB + " (no healthy region to fail over to)"}, res[0].Problems)
 }
 
-func TestGlobalNameElsewhere(t *testing.T) {
+func TestVerifyGlobalNameElsewhere(t *testing.T) {
 	z := dnsZoneTo("parked.example.net")
 	z.a["parked.example.net."] = []string{"192.0.2.80"}
 	res := dnsRun(t, dnsEnv(dnsHealthy(true, true), dnsServe(t, z)), verify.GlobalName())
@@ -301,7 +301,7 @@ func TestGlobalNameElsewhere(t *testing.T) {
 	assert.Equal(t, []string{"api-failover.tars.example.com answers parked.example.net (192.0.2.80), which is not us-east's " + dnsEastLB + " nor us-west's " + dnsWestLB}, res[0].Problems)
 }
 
-func TestGlobalNameNXDOMAIN(t *testing.T) {
+func TestVerifyGlobalNameNXDOMAIN(t *testing.T) {
 	res := dnsRun(t, dnsEnv(dnsHealthy(true, true), dnsServe(t, dnsZoneTo(""))), verify.GlobalName())
 	assert.Equal(t, verify.Fail, res[0].Status)
 	require.Len(t, res[0].Problems, 1)
@@ -316,14 +316,14 @@ func TestGlobalNameNXDOMAIN(t *testing.T) {
 	t.Logf("%+v", res[0])
 }
 
-func TestGlobalNameOneRegion(t *testing.T) {
+func TestVerifyGlobalNameOneRegion(t *testing.T) {
 	env := dnsEnv(dnsHealthy(true, true), dnsServe(t, dnsZoneTo(dnsEastLB)))
 	delete(env.Regions, "us-west")
 	res := dnsRun(t, env, verify.GlobalName())
 	assert.Equal(t, verify.Skip, res[0].Status)
 }
 
-func TestGlobalNamePeerEndpoint(t *testing.T) {
+func TestVerifyGlobalNamePeerEndpoint(t *testing.T) {
 	// A run of us-west alone reads the DNS primary's outputs as a peer.
 	env := dnsEnv(dnsHealthy(true, true), dnsServe(t, dnsZoneTo(dnsEastLB)))
 	env.Peers = map[string]*verify.Region{"us-east": env.Regions["us-east"]}
@@ -333,7 +333,7 @@ func TestGlobalNamePeerEndpoint(t *testing.T) {
 	assert.Empty(t, out.Problems)
 }
 
-func TestGlobalNameRoute53Error(t *testing.T) {
+func TestVerifyGlobalNameRoute53Error(t *testing.T) {
 	r53 := dnsHealthy(true, true)
 	r53.errs = map[string]error{"us-east": errors.New("throttled")}
 	res := dnsRun(t, dnsEnv(r53, dnsServe(t, dnsZoneTo(dnsEastLB))), verify.GlobalName())
@@ -341,7 +341,7 @@ func TestGlobalNameRoute53Error(t *testing.T) {
 	assert.Equal(t, "read us-east's Route 53 health check: throttled", res[0].Observed)
 }
 
-func TestGlobalNameTimeout(t *testing.T) {
+func TestVerifyGlobalNameTimeout(t *testing.T) {
 	// A server that never answers: the lookup gives up with the check's
 	// context, and the check reports it as an error, not a problem.
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")

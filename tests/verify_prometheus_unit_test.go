@@ -1,8 +1,9 @@
-package verify_test
+package tests
 
 import (
 	"context"
 	"encoding/json"
+	"github.com/tars-platform/infra/tests/apistandin"
 	"net/http"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ func obsObject(token, namespace, name string, rest map[string]any) verify.Resour
 
 // obsEnv is a one-region run against the stand-in with the inventory of
 // the resources.
-func obsEnv(t *testing.T, s *apiServer, resources ...verify.Resource) *verify.Env {
+func obsEnv(t *testing.T, s *apistandin.Server, resources ...verify.Resource) *verify.Env {
 	t.Helper()
 	inv, err := verify.NewInventory("us-east", resources)
 	require.NoError(t, err)
@@ -121,8 +122,8 @@ func promTarget(pool, health, lastError string) map[string]any {
 // PodMonitor tars-postgres/tars-pg-us-east, the chart's ServiceMonitor
 // monitoring/kube-prometheus-stack-prometheus, and a monitor of a release
 // the program does not install (not expected).
-func targetsCluster(t *testing.T, targets string) (*apiServer, *verify.Env) {
-	s := newAPIServer(t)
+func targetsCluster(t *testing.T, targets string) (*apistandin.Server, *verify.Env) {
+	s := apistandin.New(t)
 	s.Objects("servicemonitors.monitoring.coreos.com/v1",
 		obsMonitor("ServiceMonitor", "monitoring", "jaeger", ""),
 		obsMonitor("ServiceMonitor", "monitoring", "kube-prometheus-stack-prometheus", "monitoring/kube-prometheus-stack"),
@@ -140,7 +141,7 @@ func targetsCluster(t *testing.T, targets string) (*apiServer, *verify.Env) {
 	return s, env
 }
 
-func TestPrometheusTargetsPass(t *testing.T) {
+func TestVerifyPrometheusTargetsPass(t *testing.T) {
 	_, env := targetsCluster(t, promTargets(
 		promTarget("serviceMonitor/monitoring/jaeger/0", "up", ""),
 		// One endpoint down, the other up: the monitor has a target up.
@@ -155,7 +156,7 @@ func TestPrometheusTargetsPass(t *testing.T) {
 	assert.Contains(t, out.Observed, "3 of 3 monitors have a target up (4 active targets")
 }
 
-func TestPrometheusTargetsFail(t *testing.T) {
+func TestVerifyPrometheusTargetsFail(t *testing.T) {
 	_, env := targetsCluster(t, promTargets(
 		// jaeger: all down. A pool of another monitor whose name starts
 		// the same must not count for it.
@@ -178,8 +179,8 @@ func TestPrometheusTargetsFail(t *testing.T) {
 
 // A renamed release is followed: kube-prometheus-stack's fullname is the
 // release name plus the chart's, cut to 26 characters.
-func TestPrometheusTargetsRenamedRelease(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyPrometheusTargetsRenamedRelease(t *testing.T) {
+	s := apistandin.New(t)
 	s.Objects("servicemonitors.monitoring.coreos.com/v1")
 	s.Objects("podmonitors.monitoring.coreos.com/v1")
 	s.Service("observability", "metrics-kube-prometheus-st-prometheus", "9090", obsJSON(200, promTargets()))
@@ -192,7 +193,7 @@ func TestPrometheusTargetsRenamedRelease(t *testing.T) {
 
 // Prometheus answering an error, or not JSON, or not at all, fails the
 // check with what was asked; nothing panics.
-func TestPrometheusAPIErrors(t *testing.T) {
+func TestVerifyPrometheusAPIErrors(t *testing.T) {
 	for name, tc := range map[string]struct {
 		h    http.Handler
 		want string
@@ -204,7 +205,7 @@ func TestPrometheusAPIErrors(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, c := range []verify.Check{verify.PrometheusTargets(), verify.PrometheusRules(), verify.Alerts()} {
-				s := newAPIServer(t)
+				s := apistandin.New(t)
 				s.Objects("servicemonitors.monitoring.coreos.com/v1")
 				s.Objects("podmonitors.monitoring.coreos.com/v1")
 				s.Objects("prometheusrules.monitoring.coreos.com/v1")
@@ -222,8 +223,8 @@ func TestPrometheusAPIErrors(t *testing.T) {
 }
 
 // The CRDs not being served is an error, not a pass.
-func TestPrometheusTargetsNoCRD(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyPrometheusTargetsNoCRD(t *testing.T) {
+	s := apistandin.New(t)
 	s.Service("monitoring", "kube-prometheus-stack-prometheus", "9090", obsJSON(200, promTargets()))
 	_, err := obsRun(t, verify.PrometheusTargets(), obsEnv(t, s, kpsRelease()))
 	assert.ErrorIs(t, err, verify.ErrNotFound)
@@ -250,7 +251,7 @@ func ruleGroup(name, file string, health, lastError string) map[string]any {
 const rulesDir = "/etc/prometheus/rules/prometheus-kube-prometheus-stack-prometheus-rulefiles-0/"
 
 func rulesCluster(t *testing.T, groups ...map[string]any) *verify.Env {
-	s := newAPIServer(t)
+	s := apistandin.New(t)
 	s.Objects("prometheusrules.monitoring.coreos.com/v1",
 		map[string]any{"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": map[string]any{"namespace": "monitoring", "name": "tars-availability", "uid": "3f6c1a52-9d2e-4f4b-8a51-1c2d3e4f5a6b"}},
 		map[string]any{"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule", "metadata": map[string]any{"namespace": "monitoring", "name": "tars-latency", "uid": "0a1b2c3d-0000-4000-8000-000000000001"}})
@@ -261,7 +262,7 @@ func rulesCluster(t *testing.T, groups ...map[string]any) *verify.Env {
 		promRule("monitoring", "tars-latency", "tars-latency"))
 }
 
-func TestPrometheusRulesPass(t *testing.T) {
+func TestVerifyPrometheusRulesPass(t *testing.T) {
 	env := rulesCluster(t,
 		ruleGroup("tars-availability", rulesDir+"monitoring-tars-availability-3f6c1a52-9d2e-4f4b-8a51-1c2d3e4f5a6b.yaml", "ok", ""),
 		ruleGroup("tars-availability-extra", rulesDir+"monitoring-tars-availability-3f6c1a52-9d2e-4f4b-8a51-1c2d3e4f5a6b.yaml", "ok", ""),
@@ -275,7 +276,7 @@ func TestPrometheusRulesPass(t *testing.T) {
 	assert.Equal(t, "3 of 3 groups loaded (Prometheus monitoring/kube-prometheus-stack-prometheus:9090 has 4 groups in all)", out.Observed)
 }
 
-func TestPrometheusRulesFail(t *testing.T) {
+func TestVerifyPrometheusRulesFail(t *testing.T) {
 	env := rulesCluster(t,
 		ruleGroup("tars-availability", rulesDir+"monitoring-tars-availability-3f6c1a52-9d2e-4f4b-8a51-1c2d3e4f5a6b.yaml", "err", "vector contains metrics with the same labelset after applying rule labels"),
 		// tars-availability-extra is missing; tars-latency is loaded from
@@ -291,7 +292,7 @@ func TestPrometheusRulesFail(t *testing.T) {
 	assert.Equal(t, "1 of 3 groups loaded (Prometheus monitoring/kube-prometheus-stack-prometheus:9090 has 2 groups in all)", out.Observed)
 }
 
-func TestPrometheusRulesNotInCluster(t *testing.T) {
+func TestVerifyPrometheusRulesNotInCluster(t *testing.T) {
 	env := rulesCluster(t)
 	env.Regions["us-east"].Inventory.Objects = append(env.Regions["us-east"].Inventory.Objects,
 		verify.Object{Kind: "PrometheusRule", Namespace: "monitoring", Name: "tars-new", Body: map[string]any{"spec": map[string]any{"groups": []any{map[string]any{"name": "tars-new"}}}}})
@@ -316,12 +317,12 @@ func promAlerts(alerts ...[3]string) string {
 }
 
 func alertsEnv(t *testing.T, body string) *verify.Env {
-	s := newAPIServer(t)
+	s := apistandin.New(t)
 	s.Service("monitoring", "kube-prometheus-stack-prometheus", "9090", obsAPI(map[string]http.Handler{"/api/v1/alerts": obsJSON(200, body)}))
 	return obsEnv(t, s, kpsRelease())
 }
 
-func TestAlertsPass(t *testing.T) {
+func TestVerifyAlertsPass(t *testing.T) {
 	env := alertsEnv(t, promAlerts(
 		[3]string{"Watchdog", "none", "firing"},
 		[3]string{"HighLatencyP95", "P2", "firing"},
@@ -336,7 +337,7 @@ func TestAlertsPass(t *testing.T) {
 	assert.Equal(t, "4 firing (P2 1, P3 1, warning 1, other 1); 0 above P2", out.Observed)
 }
 
-func TestAlertsFail(t *testing.T) {
+func TestVerifyAlertsFail(t *testing.T) {
 	env := alertsEnv(t, promAlerts(
 		[3]string{"Watchdog", "none", "firing"},
 		[3]string{"PostgresReplicationLagHigh", "P1", "firing"},

@@ -1,4 +1,4 @@
-package verify_test
+package tests
 
 import (
 	"context"
@@ -111,7 +111,7 @@ func rdsRun(t *testing.T, inv verify.Inventory, exec func(string, []string) (str
 	return rep.Results[0], cl
 }
 
-func TestRedisCLICommand(t *testing.T) {
+func TestVerifyRedisCLICommand(t *testing.T) {
 	cmd, err := verify.RedisCLICommand(6379, "-c", "SET", "tars:verify:run-1", "run-1", "EX", "120")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"sh", "-c", `REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --tls --cacert /tls/ca.crt -p 6379 -c SET tars:verify:run-1 run-1 EX 120`}, cmd)
@@ -121,7 +121,7 @@ func TestRedisCLICommand(t *testing.T) {
 	}
 }
 
-func TestParseRedisClusterInfo(t *testing.T) {
+func TestVerifyParseRedisClusterInfo(t *testing.T) {
 	info, err := verify.ParseRedisClusterInfo(rdsHealthyInfo)
 	require.NoError(t, err)
 	assert.Equal(t, "ok", info.State)
@@ -137,7 +137,7 @@ func TestParseRedisClusterInfo(t *testing.T) {
 	assert.ErrorContains(t, err, "want a number")
 }
 
-func TestRedisClusterPassesAndFollowsTheInventory(t *testing.T) {
+func TestVerifyRedisClusterPassesAndFollowsTheInventory(t *testing.T) {
 	res, cl := rdsRun(t, rdsInventory(t, float64(6)), rdsMembers(nil))
 	assert.Equal(t, verify.Pass, res.Status, res.Problems)
 	assert.Equal(t, "6 members, cluster_state ok, 16384/16384 slots, 3 masters + 3 replicas; key set via cache-0, read via cache-3", res.Observed)
@@ -158,7 +158,7 @@ func rdsCLI(command string) string {
 	return `REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --tls --cacert /tls/ca.crt -p 6379 ` + command
 }
 
-func TestRedisClusterFailures(t *testing.T) {
+func TestVerifyRedisClusterFailures(t *testing.T) {
 	for name, tc := range map[string]struct {
 		override func(pod, command string) (string, error, bool)
 		want     []string
@@ -195,7 +195,7 @@ func TestRedisClusterFailures(t *testing.T) {
 	}
 }
 
-func TestRedisClusterWithoutItsStatefulSet(t *testing.T) {
+func TestVerifyRedisClusterWithoutItsStatefulSet(t *testing.T) {
 	res, _ := rdsRun(t, verify.Inventory{Region: "us-east"}, rdsMembers(nil))
 	assert.Equal(t, verify.Fail, res.Status)
 	assert.Equal(t, `the program deploys no StatefulSet with a "redis" container in us-east`, res.Observed)

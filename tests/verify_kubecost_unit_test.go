@@ -1,7 +1,8 @@
-package verify_test
+package tests
 
 import (
 	"encoding/json"
+	"github.com/tars-platform/infra/tests/apistandin"
 	"net/http"
 	"testing"
 
@@ -28,7 +29,7 @@ func kcAllocations(sets ...map[string]any) string {
 }
 
 func kubecostEnv(t *testing.T, h http.Handler) *verify.Env {
-	s := newAPIServer(t)
+	s := apistandin.New(t)
 	s.Service("kubecost", "kubecost-frontend", "9090", obsAPI(map[string]http.Handler{
 		"/model/allocation": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			assert.Equal(t, "1d", r.URL.Query().Get("window"))
@@ -39,7 +40,7 @@ func kubecostEnv(t *testing.T, h http.Handler) *verify.Env {
 	return obsEnv(t, s, obsRelease("kubecost", "kubecost", "kubecost", "3.2.1", nil))
 }
 
-func TestKubecostAllocationPass(t *testing.T) {
+func TestVerifyKubecostAllocationPass(t *testing.T) {
 	env := kubecostEnv(t, obsJSON(200, kcAllocations(map[string]any{
 		"__idle__": kcAllocation("__idle__", 3.5), "monitoring": kcAllocation("monitoring", 12.25), "tars": kcAllocation("tars", 4), "kube-system": kcAllocation("kube-system", 1),
 	})))
@@ -49,7 +50,7 @@ func TestKubecostAllocationPass(t *testing.T) {
 	assert.Equal(t, "4 of 4 allocations cost > $0, $20.75 over 1d; top: monitoring $12.25, tars $4.00, __idle__ $3.50", out.Observed)
 }
 
-func TestKubecostAllocationFail(t *testing.T) {
+func TestVerifyKubecostAllocationFail(t *testing.T) {
 	for name, tc := range map[string]struct {
 		body, want string
 	}{
@@ -69,20 +70,20 @@ func TestKubecostAllocationFail(t *testing.T) {
 	}
 }
 
-func TestKubecostAllocationErrors(t *testing.T) {
+func TestVerifyKubecostAllocationErrors(t *testing.T) {
 	// The aggregator failing behind the frontend: an HTTP 500.
 	_, err := obsRun(t, verify.KubecostAllocation(), kubecostEnv(t, obsJSON(500, `{"code":500,"message":"aggregator not ready"}`)))
 	assert.ErrorContains(t, err, "Kubecost kubecost/kubecost-frontend:9090 /model/allocation: ")
 	assert.ErrorContains(t, err, "aggregator not ready")
 	_, err = obsRun(t, verify.KubecostAllocation(), kubecostEnv(t, obsJSON(200, `<html>loading</html>`)))
 	assert.ErrorContains(t, err, "not the API's JSON")
-	_, err = obsRun(t, verify.KubecostAllocation(), obsEnv(t, newAPIServer(t), kpsRelease()))
+	_, err = obsRun(t, verify.KubecostAllocation(), obsEnv(t, apistandin.New(t), kpsRelease()))
 	assert.ErrorContains(t, err, "neither kubecost nor opencost")
 }
 
 // OpenCost instead of Kubecost: its API Service and /allocation.
-func TestKubecostAllocationOpenCost(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyKubecostAllocationOpenCost(t *testing.T) {
+	s := apistandin.New(t)
 	s.Service("opencost", "opencost", "9003", obsAPI(map[string]http.Handler{"/allocation": obsJSON(200, kcAllocations(map[string]any{"tars": kcAllocation("tars", 2)}))}))
 	out, err := obsRun(t, verify.KubecostAllocation(), obsEnv(t, s, obsRelease("opencost", "opencost", "opencost", "2.5.17", nil)))
 	require.NoError(t, err)

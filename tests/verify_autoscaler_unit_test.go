@@ -1,7 +1,8 @@
-package verify_test
+package tests
 
 import (
 	"context"
+	"github.com/tars-platform/infra/tests/apistandin"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func asInventory(t *testing.T, extraArgs map[string]any) verify.Inventory {
 	return inv
 }
 
-func asRun(t *testing.T, s *apiServer, inv verify.Inventory) verify.Result {
+func asRun(t *testing.T, s *apistandin.Server, inv verify.Inventory) verify.Result {
 	t.Helper()
 	env := &verify.Env{RunID: "verify-test", Now: func() time.Time { return asNow }, Regions: map[string]*verify.Region{
 		"us-east": {Name: "us-east", Cluster: s.Cluster(t), Inventory: inv},
@@ -126,8 +127,8 @@ func asRun(t *testing.T, s *apiServer, inv verify.Inventory) verify.Result {
 	return rep.Results[0]
 }
 
-func TestAutoscalerStatusHealthy(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyAutoscalerStatusHealthy(t *testing.T) {
+	s := apistandin.New(t)
 	w := asStamp(12 * time.Second)
 	s.Objects("configmaps/v1", asConfigMap("kube-system", "cluster-autoscaler-status", w, asStatusYAML(w, "Healthy", "Healthy", "NoActivity")))
 	res := asRun(t, s, asInventory(t, nil))
@@ -141,8 +142,8 @@ func TestAutoscalerStatusHealthy(t *testing.T) {
 	assert.LessOrEqual(t, c.Timeout.Seconds(), 60.0)
 }
 
-func TestAutoscalerStatusStale(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyAutoscalerStatusStale(t *testing.T) {
+	s := apistandin.New(t)
 	w := asStamp(17 * time.Minute)
 	s.Objects("configmaps/v1", asConfigMap("kube-system", "cluster-autoscaler-status", w, asStatusYAML(w, "Healthy", "Healthy", "NoActivity")))
 	res := asRun(t, s, asInventory(t, nil))
@@ -150,14 +151,14 @@ func TestAutoscalerStatusStale(t *testing.T) {
 	assert.Equal(t, []string{"the status was last written 2026-11-30T14:05:15Z (17m0s ago, more than 5m0s): the autoscaler is not running its loop (stopped, crash-looping or without a leader)"}, res.Problems)
 
 	// Just inside the 5 minutes: current.
-	s = newAPIServer(t)
+	s = apistandin.New(t)
 	w = asStamp(4*time.Minute + 59*time.Second)
 	s.Objects("configmaps/v1", asConfigMap("kube-system", "cluster-autoscaler-status", w, asStatusYAML(w, "Healthy", "Healthy", "NoActivity")))
 	assert.Equal(t, verify.Pass, asRun(t, s, asInventory(t, nil)).Status)
 }
 
-func TestAutoscalerStatusNoTime(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyAutoscalerStatusNoTime(t *testing.T) {
+	s := apistandin.New(t)
 	st := strings.Replace(asStatusYAML("x", "Healthy", "Healthy", "NoActivity"), "time: x\n", "", 1)
 	s.Objects("configmaps/v1", asConfigMap("kube-system", "cluster-autoscaler-status", "", st))
 	res := asRun(t, s, asInventory(t, nil))
@@ -165,8 +166,8 @@ func TestAutoscalerStatusNoTime(t *testing.T) {
 	assert.Equal(t, []string{"the status carries no time (annotation cluster-autoscaler.kubernetes.io/last-updated): cannot tell whether it is current"}, res.Problems)
 }
 
-func TestAutoscalerStatusUnhealthy(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyAutoscalerStatusUnhealthy(t *testing.T) {
+	s := apistandin.New(t)
 	w := asStamp(8 * time.Second)
 	s.Objects("configmaps/v1", asConfigMap("kube-system", "cluster-autoscaler-status", w, asStatusYAML(w, "Unhealthy", "Unhealthy", "Backoff")))
 	res := asRun(t, s, asInventory(t, nil))
@@ -180,10 +181,10 @@ func TestAutoscalerStatusUnhealthy(t *testing.T) {
 	}, res.Problems)
 }
 
-func TestAutoscalerStatusInitializing(t *testing.T) {
+func TestVerifyAutoscalerStatusInitializing(t *testing.T) {
 	// What NewStatusMapRecorder writes at start-up
 	// (EmptyClusterAutoscalerStatus), before the first loop.
-	s := newAPIServer(t)
+	s := apistandin.New(t)
 	w := asStamp(3 * time.Second)
 	s.Objects("configmaps/v1", asConfigMap("kube-system", "cluster-autoscaler-status", w, "time: "+w+"\nautoscalerStatus: Initializing\n"))
 	res := asRun(t, s, asInventory(t, nil))
@@ -191,8 +192,8 @@ func TestAutoscalerStatusInitializing(t *testing.T) {
 	assert.Equal(t, []string{"the autoscaler is Initializing, not Running", "cluster-wide health is <unknown> (0 of 0 registered nodes ready)"}, res.Problems)
 }
 
-func TestAutoscalerStatusMissing(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyAutoscalerStatusMissing(t *testing.T) {
+	s := apistandin.New(t)
 	s.Objects("configmaps/v1", asConfigMap("kube-system", "something-else", asStamp(time.Second), "x"))
 	res := asRun(t, s, asInventory(t, nil))
 	assert.Equal(t, verify.Fail, res.Status)
@@ -200,8 +201,8 @@ func TestAutoscalerStatusMissing(t *testing.T) {
 	assert.Equal(t, []string{"ConfigMap kube-system/cluster-autoscaler-status not found: the autoscaler has not written its status (is it running?)"}, res.Problems)
 }
 
-func TestAutoscalerStatusOtherName(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyAutoscalerStatusOtherName(t *testing.T) {
+	s := apistandin.New(t)
 	w := asStamp(20 * time.Second)
 	s.Objects("configmaps/v1", asConfigMap("kube-system", "ca-status", w, asStatusYAML(w, "Healthy", "Healthy", "NoActivity")))
 	res := asRun(t, s, asInventory(t, map[string]any{"status-config-map-name": "ca-status"}))
@@ -243,15 +244,15 @@ NodeGroups:
 `
 }
 
-func TestAutoscalerStatusTextFormat(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyAutoscalerStatusTextFormat(t *testing.T) {
+	s := apistandin.New(t)
 	w := asStamp(30 * time.Second)
 	s.Objects("configmaps/v1", asConfigMap("kube-system", "cluster-autoscaler-status", w, asStatusText(w, "Healthy")))
 	res := asRun(t, s, asInventory(t, nil))
 	assert.Equal(t, verify.Pass, res.Status, "%+v", res)
 	assert.Equal(t, "Running, cluster-wide Healthy, 1 of 1 node groups Healthy, written 30s ago", res.Observed)
 
-	s = newAPIServer(t)
+	s = apistandin.New(t)
 	s.Objects("configmaps/v1", asConfigMap("kube-system", "cluster-autoscaler-status", w, asStatusText(w, "Unhealthy")))
 	res = asRun(t, s, asInventory(t, nil))
 	assert.Equal(t, verify.Fail, res.Status)
@@ -260,9 +261,9 @@ func TestAutoscalerStatusTextFormat(t *testing.T) {
 	assert.True(t, strings.HasPrefix(res.Problems[1], "node group eks-general-8cc9a7b2: health Unhealthy"), res.Problems[1])
 }
 
-func TestAutoscalerStatusGarbage(t *testing.T) {
+func TestVerifyAutoscalerStatusGarbage(t *testing.T) {
 	for _, data := range []string{"", "{not yaml", "hello: world", "clusterWide: [1, 2]", "nodeGroups: [{health: 3}]", "Cluster-autoscaler status at now:\nnothing"} {
-		s := newAPIServer(t)
+		s := apistandin.New(t)
 		s.Objects("configmaps/v1", asConfigMap("kube-system", "cluster-autoscaler-status", asStamp(time.Second), data))
 		res := asRun(t, s, asInventory(t, nil))
 		assert.Equal(t, verify.Fail, res.Status, "%q: %+v", data, res)
@@ -270,8 +271,8 @@ func TestAutoscalerStatusGarbage(t *testing.T) {
 	}
 }
 
-func TestAutoscalerStatusNotInstalled(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyAutoscalerStatusNotInstalled(t *testing.T) {
+	s := apistandin.New(t)
 	inv, err := verify.NewInventory("us-east", nil)
 	require.NoError(t, err)
 	res := asRun(t, s, inv)

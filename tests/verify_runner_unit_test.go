@@ -1,4 +1,4 @@
-package verify_test
+package tests
 
 import (
 	"bytes"
@@ -24,41 +24,41 @@ func twoRegions(names ...string) *verify.Env {
 	return env
 }
 
-func check(id string, scope verify.Scope, run func(ctx context.Context, region string) (verify.Outcome, error)) verify.Check {
+func fakeCheck(id string, scope verify.Scope, run func(ctx context.Context, region string) (verify.Outcome, error)) verify.Check {
 	return verify.Check{ID: id, Expected: id + " expected", Scope: scope, Timeout: time.Second,
 		Run: func(ctx context.Context, _ *verify.Env, region string) (verify.Outcome, error) {
 			return run(ctx, region)
 		}}
 }
 
-func TestRunRows(t *testing.T) {
+func TestVerifyRunRows(t *testing.T) {
 	checks := []verify.Check{
-		check("passes", verify.PerRegion, func(_ context.Context, region string) (verify.Outcome, error) {
+		fakeCheck("passes", verify.PerRegion, func(_ context.Context, region string) (verify.Outcome, error) {
 			return verify.Outcome{Observed: "fine in " + region}, nil
 		}),
-		check("fails-in-west", verify.PerRegion, func(_ context.Context, region string) (verify.Outcome, error) {
+		fakeCheck("fails-in-west", verify.PerRegion, func(_ context.Context, region string) (verify.Outcome, error) {
 			o := verify.Outcome{Observed: "2 of 3"}
 			if region == "us-west" {
 				o = o.Failf("thing %s/a is down", region)
 			}
 			return o, nil
 		}),
-		check("errs", verify.PerRegion, func(_ context.Context, region string) (verify.Outcome, error) {
+		fakeCheck("errs", verify.PerRegion, func(_ context.Context, region string) (verify.Outcome, error) {
 			return verify.Outcome{}, errors.New("Prometheus answered 503")
 		}),
-		check("hangs", verify.PerRegion, func(ctx context.Context, region string) (verify.Outcome, error) {
+		fakeCheck("hangs", verify.PerRegion, func(ctx context.Context, region string) (verify.Outcome, error) {
 			<-ctx.Done()
 			return verify.Outcome{}, ctx.Err()
 		}),
-		check("panics", verify.PerRegion, func(_ context.Context, region string) (verify.Outcome, error) {
+		fakeCheck("panics", verify.PerRegion, func(_ context.Context, region string) (verify.Outcome, error) {
 			var m map[string]int
 			m["x"]++
 			return verify.Outcome{}, nil
 		}),
-		check("skips", verify.PerRegion, func(_ context.Context, region string) (verify.Outcome, error) {
+		fakeCheck("skips", verify.PerRegion, func(_ context.Context, region string) (verify.Outcome, error) {
 			return verify.Outcome{Skipped: "a replica region"}, nil
 		}),
-		check("cross", verify.CrossRegion, func(_ context.Context, region string) (verify.Outcome, error) {
+		fakeCheck("cross", verify.CrossRegion, func(_ context.Context, region string) (verify.Outcome, error) {
 			return verify.Outcome{Observed: "region=" + region, Expected: "dynamic"}, nil
 		}),
 	}
@@ -102,10 +102,10 @@ func TestRunRows(t *testing.T) {
 	assert.Regexp(t, `^\[13/13\] pass cross +us-east\+us-west`, lines[12])
 }
 
-func TestRunCrossRegionNeedsBoth(t *testing.T) {
+func TestVerifyRunCrossRegionNeedsBoth(t *testing.T) {
 	ran := false
 	rep := verify.Run(context.Background(), twoRegions("us-east"), []verify.Check{
-		check("cross", verify.CrossRegion, func(context.Context, string) (verify.Outcome, error) {
+		fakeCheck("cross", verify.CrossRegion, func(context.Context, string) (verify.Outcome, error) {
 			ran = true
 			return verify.Outcome{}, nil
 		}),
@@ -117,7 +117,7 @@ func TestRunCrossRegionNeedsBoth(t *testing.T) {
 	assert.Equal(t, 0, rep.Failed())
 }
 
-func TestSelect(t *testing.T) {
+func TestVerifySelect(t *testing.T) {
 	all := verify.Checks()
 	ids := func(cs []verify.Check) []string {
 		var out []string
@@ -168,7 +168,7 @@ func sampleReport() verify.Report {
 	}
 }
 
-func TestReportFormats(t *testing.T) {
+func TestVerifyReportFormats(t *testing.T) {
 	rep := sampleReport()
 	var js bytes.Buffer
 	require.NoError(t, rep.WriteJSON(&js))

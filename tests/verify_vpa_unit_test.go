@@ -1,8 +1,9 @@
-package verify_test
+package tests
 
 import (
 	"context"
 	"fmt"
+	"github.com/tars-platform/infra/tests/apistandin"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -110,7 +111,7 @@ func vpaObject(t *testing.T, ns, name, statusYAML string) map[string]any {
 	return o
 }
 
-func vpaEnv(t *testing.T, s *apiServer, inv verify.Inventory) *verify.Env {
+func vpaEnv(t *testing.T, s *apistandin.Server, inv verify.Inventory) *verify.Env {
 	t.Helper()
 	return &verify.Env{RunID: "verify-test", Regions: map[string]*verify.Region{
 		"us-east": {Name: "us-east", Cluster: s.Cluster(t), Inventory: inv},
@@ -124,8 +125,8 @@ func vpaRun(t *testing.T, env *verify.Env) verify.Result {
 	return rep.Results[0]
 }
 
-func TestVPARecommendationsPass(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyVPARecommendationsPass(t *testing.T) {
+	s := apistandin.New(t)
 	for _, v := range vpaSeed {
 		s.Objects("verticalpodautoscalers.autoscaling.k8s.io/v1", vpaObject(t, v.ns, v.name, vpaRecommending))
 	}
@@ -142,8 +143,8 @@ func TestVPARecommendationsPass(t *testing.T) {
 	assert.LessOrEqual(t, c.Timeout.Seconds(), 60.0)
 }
 
-func TestVPARecommendationsFail(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyVPARecommendationsFail(t *testing.T) {
+	s := apistandin.New(t)
 	for _, v := range vpaSeed {
 		switch v.name {
 		case "tars-backend":
@@ -169,17 +170,17 @@ func TestVPARecommendationsFail(t *testing.T) {
 	}, res.Problems)
 }
 
-func TestVPARecommendationsCRDMissing(t *testing.T) {
+func TestVerifyVPARecommendationsCRDMissing(t *testing.T) {
 	// No VerticalPodAutoscaler resource served: every Get is a 404.
-	s := newAPIServer(t)
+	s := apistandin.New(t)
 	res := vpaRun(t, vpaEnv(t, s, vpaInventory(t)))
 	assert.Equal(t, verify.Fail, res.Status)
 	assert.Len(t, res.Problems, 6)
 	assert.Equal(t, "0 of 6 VPAs recommend; none of the 6 is in the cluster (is the VerticalPodAutoscaler CRD installed?)", res.Observed)
 }
 
-func TestVPARecommendationsOddData(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyVPARecommendationsOddData(t *testing.T) {
+	s := apistandin.New(t)
 	odd := []map[string]any{
 		{"recommendation": "soon"},
 		{"recommendation": map[string]any{"containerRecommendations": []any{"x", nil, map[string]any{"containerName": "app"}}}},
@@ -201,8 +202,8 @@ func TestVPARecommendationsOddData(t *testing.T) {
 	assert.Len(t, res.Problems, 3)
 }
 
-func TestVPARecommendationsNone(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyVPARecommendationsNone(t *testing.T) {
+	s := apistandin.New(t)
 	inv, err := verify.NewInventory("us-east", nil)
 	require.NoError(t, err)
 	res := vpaRun(t, vpaEnv(t, s, inv))
@@ -210,8 +211,8 @@ func TestVPARecommendationsNone(t *testing.T) {
 	assert.Equal(t, "the program creates no VerticalPodAutoscaler in us-east", res.Observed)
 }
 
-func TestVPARecommendationsAPIError(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyVPARecommendationsAPIError(t *testing.T) {
+	s := apistandin.New(t)
 	env := vpaEnv(t, s, vpaInventory(t))
 	s.Close()
 	res := vpaRun(t, env)

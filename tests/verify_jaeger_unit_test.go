@@ -1,7 +1,8 @@
-package verify_test
+package tests
 
 import (
 	"encoding/json"
+	"github.com/tars-platform/infra/tests/apistandin"
 	"net/http"
 	"strconv"
 	"testing"
@@ -49,7 +50,7 @@ func jaegerTrace(service string) map[string]any {
 // jaegerEnv: Jaeger knows services (/api/services) and has a trace for
 // those in traced.
 func jaegerEnv(t *testing.T, services []string, traced ...string) *verify.Env {
-	s := newAPIServer(t)
+	s := apistandin.New(t)
 	s.Service("monitoring", "jaeger", "16686", obsAPI(map[string]http.Handler{
 		"/api/services": obsJSON(200, jaegerAnswer(services)),
 		"/api/traces": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +72,7 @@ func jaegerEnv(t *testing.T, services []string, traced ...string) *verify.Env {
 		obsObject("kubernetes:core/v1:ConfigMap", "monitoring", "jaeger-sampling-strategies", map[string]any{"data": map[string]any{"strategies.json": jaegerStrategies}}))
 }
 
-func TestJaegerTracesPass(t *testing.T) {
+func TestVerifyJaegerTracesPass(t *testing.T) {
 	all := []string{"tars-backend", "tars-rag-service", "tars-ui"}
 	out, err := obsRun(t, verify.JaegerTraces(), jaegerEnv(t, append([]string{"jaeger"}, all...), all...))
 	require.NoError(t, err)
@@ -80,7 +81,7 @@ func TestJaegerTracesPass(t *testing.T) {
 	assert.Equal(t, "3 of 3 services have a trace in the last 1h0m0s (Jaeger knows 4 services)", out.Observed)
 }
 
-func TestJaegerTracesMissing(t *testing.T) {
+func TestVerifyJaegerTracesMissing(t *testing.T) {
 	// tars-ui has sent spans once, but none in the last hour;
 	// tars-rag-service never has.
 	out, err := obsRun(t, verify.JaegerTraces(), jaegerEnv(t, []string{"tars-backend", "tars-ui"}, "tars-backend"))
@@ -92,9 +93,9 @@ func TestJaegerTracesMissing(t *testing.T) {
 	assert.Equal(t, "1 of 3 services have a trace in the last 1h0m0s (Jaeger knows 2 services)", out.Observed)
 }
 
-func TestJaegerTracesErrors(t *testing.T) {
+func TestVerifyJaegerTracesErrors(t *testing.T) {
 	// The query API's own error (storage down) is quoted.
-	s := newAPIServer(t)
+	s := apistandin.New(t)
 	s.Service("monitoring", "jaeger", "16686", obsJSON(500, `{"data":null,"total":0,"limit":0,"offset":0,"errors":[{"code":500,"msg":"search services failed: connection refused"}]}`))
 	env := obsEnv(t, s, obsRelease("jaeger", "monitoring", "jaeger", "4.11.1", nil),
 		obsObject("kubernetes:core/v1:ConfigMap", "monitoring", "jaeger-sampling-strategies", map[string]any{"data": map[string]any{"strategies.json": jaegerStrategies}}))
@@ -102,13 +103,13 @@ func TestJaegerTracesErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "Jaeger monitoring/jaeger:16686 /api/services: ")
 	assert.ErrorContains(t, err, "search services failed")
 
-	s = newAPIServer(t)
+	s = apistandin.New(t)
 	s.Service("monitoring", "jaeger", "16686", obsJSON(200, `{"data":null,"errors":[{"code":500,"msg":"storage unavailable"}]}`))
 	env.Regions["us-east"].Cluster = s.Cluster(t)
 	_, err = obsRun(t, verify.JaegerTraces(), env)
 	assert.ErrorContains(t, err, "Jaeger monitoring/jaeger:16686 /api/services: storage unavailable")
 
 	// Without the sampling ConfigMap the traced services are unknown.
-	_, err = obsRun(t, verify.JaegerTraces(), obsEnv(t, newAPIServer(t), obsRelease("jaeger", "monitoring", "jaeger", "4.11.1", nil)))
+	_, err = obsRun(t, verify.JaegerTraces(), obsEnv(t, apistandin.New(t), obsRelease("jaeger", "monitoring", "jaeger", "4.11.1", nil)))
 	assert.ErrorContains(t, err, "cannot tell which services are traced")
 }

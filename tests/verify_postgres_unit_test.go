@@ -1,4 +1,4 @@
-package verify_test
+package tests
 
 import (
 	"context"
@@ -135,7 +135,7 @@ func pgtClock(step time.Duration) func() time.Time {
 	}
 }
 
-func TestPostgresStandbysPassesAndSkipsTheReplicaRegion(t *testing.T) {
+func TestVerifyPostgresStandbysPassesAndSkipsTheReplicaRegion(t *testing.T) {
 	reads := map[string]int{}
 	var mu sync.Mutex
 	db := &pgtDB{primary: "tars-pg-us-east-1", markers: map[string]bool{}, replicate: func(pod string) bool {
@@ -161,7 +161,7 @@ func TestPostgresStandbysPassesAndSkipsTheReplicaRegion(t *testing.T) {
 	assert.Empty(t, db.markers, "the marker is deleted")
 }
 
-func TestPostgresStandbysFailures(t *testing.T) {
+func TestVerifyPostgresStandbysFailures(t *testing.T) {
 	t.Run("a standby never sees the row", func(t *testing.T) {
 		db := &pgtDB{primary: "tars-pg-us-east-1", markers: map[string]bool{}, replicate: func(pod string) bool { return pod != "tars-pg-us-east-3" }}
 		env, _, _ := pgtEnv(t, db)
@@ -238,7 +238,7 @@ func TestPostgresStandbysFailures(t *testing.T) {
 	})
 }
 
-func TestPostgresReplicationPasses(t *testing.T) {
+func TestVerifyPostgresReplicationPasses(t *testing.T) {
 	db := &pgtDB{primary: "tars-pg-us-east-1", markers: map[string]bool{}}
 	env, east, west := pgtEnv(t, db)
 	rows := pgtRun(t, env, verify.PostgresReplication())
@@ -255,7 +255,7 @@ func TestPostgresReplicationPasses(t *testing.T) {
 	assert.Empty(t, db.markers)
 }
 
-func TestPostgresReplicationFailures(t *testing.T) {
+func TestVerifyPostgresReplicationFailures(t *testing.T) {
 	t.Run("the row does not arrive", func(t *testing.T) {
 		db := &pgtDB{primary: "tars-pg-us-east-1", markers: map[string]bool{}, replicate: func(pod string) bool { return pod != "tars-pg-us-west-1" }}
 		env, _, _ := pgtEnv(t, db)

@@ -1,7 +1,8 @@
-package verify_test
+package tests
 
 import (
 	"encoding/json"
+	"github.com/tars-platform/infra/tests/apistandin"
 	"net/http"
 	"strconv"
 	"testing"
@@ -37,7 +38,7 @@ func lokiStreams(lines ...string) string {
 // lokiEnv: the loki release and the public API's Ingress in namespace
 // tars (the application namespace).
 func lokiEnv(t *testing.T, body string) *verify.Env {
-	s := newAPIServer(t)
+	s := apistandin.New(t)
 	s.Service("monitoring", "loki-gateway", "80", obsAPI(map[string]http.Handler{
 		"/loki/api/v1/query_range": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
@@ -53,7 +54,7 @@ func lokiEnv(t *testing.T, body string) *verify.Env {
 		obsObject("kubernetes:networking.k8s.io/v1:Ingress", "tars", "tars-api-public", nil))
 }
 
-func TestLokiLogsPass(t *testing.T) {
+func TestVerifyLokiLogsPass(t *testing.T) {
 	out, err := obsRun(t, verify.LokiLogs(), lokiEnv(t, lokiStreams(`{"level":"INFO","msg":"request served","status":200}`, `{"level":"INFO","msg":"ready"}`)))
 	require.NoError(t, err)
 	assert.Empty(t, out.Problems)
@@ -61,16 +62,16 @@ func TestLokiLogsPass(t *testing.T) {
 	assert.Equal(t, `2 lines (limit 10) in 1 streams for {namespace="tars"} in the last 5m0s; newest 1m0s ago`, out.Observed)
 }
 
-func TestLokiLogsNone(t *testing.T) {
+func TestVerifyLokiLogsNone(t *testing.T) {
 	out, err := obsRun(t, verify.LokiLogs(), lokiEnv(t, lokiStreams()))
 	require.NoError(t, err)
 	require.Len(t, out.Problems, 1)
 	assert.Equal(t, `Loki monitoring/loki-gateway:80: no log lines for {namespace="tars"} in the last 5m0s: is Alloy shipping, and is anything running in tars?`, out.Problems[0])
 }
 
-func TestLokiLogsErrors(t *testing.T) {
+func TestVerifyLokiLogsErrors(t *testing.T) {
 	// Loki answers a bad query with 400 and a plain-text message.
-	s := newAPIServer(t)
+	s := apistandin.New(t)
 	s.Service("monitoring", "loki-gateway", "80", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "parse error at line 1, col 2: syntax error", http.StatusBadRequest)
 	}))
@@ -85,13 +86,13 @@ func TestLokiLogsErrors(t *testing.T) {
 	assert.ErrorContains(t, err, `result type "matrix", want streams`)
 
 	// Without the API's Ingress the application namespace is unknown.
-	_, err = obsRun(t, verify.LokiLogs(), obsEnv(t, newAPIServer(t), obsRelease("loki", "monitoring", "loki", "18.11.0", nil)))
+	_, err = obsRun(t, verify.LokiLogs(), obsEnv(t, apistandin.New(t), obsRelease("loki", "monitoring", "loki", "18.11.0", nil)))
 	assert.ErrorContains(t, err, "cannot tell the application namespace")
 }
 
 // A release named otherwise is followed: "<release>-loki-gateway".
-func TestLokiLogsRenamedRelease(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyLokiLogsRenamedRelease(t *testing.T) {
+	s := apistandin.New(t)
 	s.Service("logs", "central-loki-gateway", "8080", obsJSON(200, lokiStreams("x")))
 	env := obsEnv(t, s, obsRelease("central", "logs", "loki", "18.11.0", map[string]any{"gateway": map[string]any{"service": map[string]any{"port": float64(8080)}}}),
 		obsObject("kubernetes:networking.k8s.io/v1:Ingress", "tars", "tars-api-public", nil))

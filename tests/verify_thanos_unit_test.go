@@ -1,7 +1,8 @@
-package verify_test
+package tests
 
 import (
 	"encoding/json"
+	"github.com/tars-platform/infra/tests/apistandin"
 	"net/http"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func thanosBlocks(maxTimes ...time.Time) string {
 }
 
 func thanosEnv(t *testing.T, body string) *verify.Env {
-	s := newAPIServer(t)
+	s := apistandin.New(t)
 	s.Service("monitoring", "thanos-store-gateway-headless", "10902", obsAPI(map[string]http.Handler{
 		"/api/v1/blocks": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			assert.Equal(t, "loaded", r.URL.Query().Get("view"))
@@ -46,7 +47,7 @@ func thanosEnv(t *testing.T, body string) *verify.Env {
 	return obsEnv(t, s, obsRelease("thanos", "monitoring", "thanos", "1.24.1", nil))
 }
 
-func TestThanosBlocksPass(t *testing.T) {
+func TestVerifyThanosBlocksPass(t *testing.T) {
 	env := thanosEnv(t, thanosBlocks(obsNow.Add(-30*time.Hour), obsNow.Add(-(4*time.Hour-time.Minute)), obsNow.Add(-6*time.Hour)))
 	out, err := obsRun(t, verify.ThanosBlocks(), env)
 	require.NoError(t, err)
@@ -54,7 +55,7 @@ func TestThanosBlocksPass(t *testing.T) {
 	assert.Equal(t, "3 blocks loaded; newest 01JDQ9Q4K2W3E5R6T7Y8U9I0OP ends 2026-11-30T10:01:00Z (3h59m0s ago)", out.Observed)
 }
 
-func TestThanosBlocksStale(t *testing.T) {
+func TestVerifyThanosBlocksStale(t *testing.T) {
 	env := thanosEnv(t, thanosBlocks(obsNow.Add(-30*time.Hour), obsNow.Add(-4*time.Hour)))
 	out, err := obsRun(t, verify.ThanosBlocks(), env)
 	require.NoError(t, err)
@@ -62,14 +63,14 @@ func TestThanosBlocksStale(t *testing.T) {
 	assert.Equal(t, "Thanos store gateway monitoring/thanos-store-gateway-headless:10902: newest block 01JDQ9Q4K2W3E5R6T7Y8U9I0OP ends 2026-11-30T10:00:00Z, 4h0m0s ago (limit 4h0m0s): are the sidecars uploading?", out.Problems[0])
 }
 
-func TestThanosBlocksNone(t *testing.T) {
+func TestVerifyThanosBlocksNone(t *testing.T) {
 	out, err := obsRun(t, verify.ThanosBlocks(), thanosEnv(t, thanosBlocks()))
 	require.NoError(t, err)
 	require.Len(t, out.Problems, 1)
 	assert.Contains(t, out.Problems[0], "no blocks loaded")
 }
 
-func TestThanosBlocksErrors(t *testing.T) {
+func TestVerifyThanosBlocksErrors(t *testing.T) {
 	for body, want := range map[string]string{
 		`{"status":"success"}`:                     "the answer has no data",
 		`{"status":"success","data":{"blocks":3}}`: "unexpected data",
@@ -79,7 +80,7 @@ func TestThanosBlocksErrors(t *testing.T) {
 		assert.ErrorContains(t, err, "Thanos store gateway monitoring/thanos-store-gateway-headless:10902 /api/v1/blocks: "+want)
 	}
 	// No Thanos release: an error naming the chart.
-	s := newAPIServer(t)
+	s := apistandin.New(t)
 	_, err := obsRun(t, verify.ThanosBlocks(), obsEnv(t, s, kpsRelease()))
 	assert.ErrorContains(t, err, "installs no thanos chart")
 }

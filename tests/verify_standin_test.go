@@ -1,8 +1,9 @@
-package verify_test
+package tests
 
 import (
 	"context"
 	"encoding/json"
+	"github.com/tars-platform/infra/tests/apistandin"
 	"net/http"
 	"net/url"
 	"testing"
@@ -13,8 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-func TestAPIServerStandIn(t *testing.T) {
-	s := newAPIServer(t)
+func TestVerifyAPIServerStandIn(t *testing.T) {
+	s := apistandin.New(t)
 	s.Service("monitoring", "prom", "9090", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]string{"path": r.URL.Path, "q": r.URL.Query().Get("query")})
 	}))
