@@ -303,7 +303,7 @@ func TestVerifyBothRegionsEndToEnd(t *testing.T) {
 		assert.Equal(t, verify.Fail, res[0].Status)
 		require.Len(t, res[0].Problems, 1)
 		assert.True(t, strings.HasPrefix(res[0].Problems[0], "P1 "+alert+" firing since "+activeAt), res[0].Problems[0])
-		assert.Equal(t, "2 firing (P1 1, other 1); 1 above P2", res[0].Observed)
+		assert.Equal(t, "2 firing (P1 1, Watchdog 1); 1 above P2", res[0].Observed)
 		assert.Equal(t, verify.Pass, res[1].Status)
 	})
 

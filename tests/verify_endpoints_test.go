@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,37 +13,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/tests/charttier"
 	"github.com/tars-platform/infra/verify"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// endpointRecorder is a verify.Cluster that records the Services the
-// checks ask for and answers nothing: lists are empty, gets not found,
-// every proxied GET fails (so each check stops at its first call).
-type endpointRecorder struct {
-	mu    sync.Mutex
-	asked []verify.Service
-}
-
-var errRecorded = errors.New("endpointRecorder: recorded, not answered")
-
-func (c *endpointRecorder) ServiceGet(_ context.Context, svc verify.Service, _ string, _ url.Values) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.asked = append(c.asked, svc)
-	return nil, errRecorded
-}
-
-func (c *endpointRecorder) List(context.Context, schema.GroupVersionResource, string) ([]map[string]any, error) {
-	return nil, nil
-}
-
-func (c *endpointRecorder) Get(_ context.Context, gvr schema.GroupVersionResource, ns, name string) (map[string]any, error) {
-	return nil, fmt.Errorf("%s %s/%s: %w", gvr.Resource, ns, name, verify.ErrNotFound)
-}
-
-func (c *endpointRecorder) Exec(context.Context, string, string, string, []string) (string, string, error) {
-	return "", "", errors.New("endpointRecorder: no exec")
-}
+// errRecorded is what a recorder (e2eRecorder) answers every proxied GET.
+var errRecorded = errors.New("recorded, not answered")
 
 // TestVerifyEndpoints: the Services the observability checks of `tarsctl
 // verify` talk to (Prometheus, the Thanos store gateway, Loki's gateway,
@@ -73,7 +44,7 @@ func TestVerifyEndpoints(t *testing.T) {
 			}
 			for _, c := range checks {
 				t.Run(c.ID, func(t *testing.T) {
-					rec := &endpointRecorder{}
+					rec := &e2eRecorder{}
 					env := &verify.Env{RunID: "verify-endpoints", Regions: map[string]*verify.Region{stack: {Name: stack, Cluster: rec, Inventory: inv}}}
 					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 					defer cancel()

@@ -334,7 +334,7 @@ func TestVerifyAlertsPass(t *testing.T) {
 	out, err := obsRun(t, verify.Alerts(), env)
 	require.NoError(t, err)
 	assert.Empty(t, out.Problems)
-	assert.Equal(t, "4 firing (P2 1, P3 1, warning 1, other 1); 0 above P2", out.Observed)
+	assert.Equal(t, "4 firing (P2 1, P3 1, warning 1, Watchdog 1); 0 above P2", out.Observed)
 }
 
 func TestVerifyAlertsFail(t *testing.T) {
@@ -350,5 +350,5 @@ func TestVerifyAlertsFail(t *testing.T) {
 		"P1 PostgresReplicationLagHigh firing since 2026-11-30T13:41:15.123Z (namespace=tars)",
 		"critical KubePodCrashLooping firing since 2026-11-30T13:41:15.123Z (namespace=tars)",
 	}, out.Problems)
-	assert.Equal(t, "4 firing (P1 1, critical 1, P2 1, other 1); 2 above P2", out.Observed)
+	assert.Equal(t, "4 firing (P1 1, critical 1, P2 1, Watchdog 1); 2 above P2", out.Observed)
 }

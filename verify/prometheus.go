@@ -488,6 +488,9 @@ func runAlerts(ctx context.Context, env *Env, region string) (Outcome, error) {
 		if _, ok := alertRank[sev]; !ok {
 			key = "other"
 		}
+		if a.Labels["alertname"] == watchdogAlert {
+			key = watchdogAlert
+		}
 		counts[key]++
 		rank, known := alertRank[sev]
 		if a.Labels["alertname"] == watchdogAlert || !known || rank >= alertThreshold {
@@ -497,7 +500,7 @@ func runAlerts(ctx context.Context, env *Env, region string) (Outcome, error) {
 	}
 	sort.Strings(out.Problems)
 	var parts []string
-	for _, s := range []string{"P0", "P1", "critical", "P2", "P3", "warning", "P4", "info", "other"} {
+	for _, s := range []string{"P0", "P1", "critical", "P2", "P3", "warning", "P4", "info", "other", watchdogAlert} {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", s, counts[s]))
 		}

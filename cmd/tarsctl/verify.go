@@ -50,7 +50,7 @@ func verifyCommand(args []string, stdout io.Writer) error {
 	}
 	names := strings.Split(*stacksFlag, ",")
 	if len(names) != 2 || names[0] == "" || names[1] == "" || names[0] == names[1] {
-		return usageError{fmt.Sprintf("verify: --stacks %q: want two different stack names, e.g. us-east,us-west", *stacksFlag)}
+		return usageError{fmt.Sprintf("verify: --stacks %q: want two different stack names, e.g. us-east,us-west\n%s", *stacksFlag, usage)}
 	}
 	all := []string{path.Base(names[0]), path.Base(names[1])}
 	stackOf := map[string]string{all[0]: names[0], all[1]: names[1]}
@@ -70,11 +70,11 @@ func verifyCommand(args []string, stdout io.Writer) error {
 	case all[0], all[1]:
 		run = []string{target}
 	default:
-		return usageError{fmt.Sprintf("verify: %q is not one of the stacks %s (or both)", target, strings.Join(all, ", "))}
+		return usageError{fmt.Sprintf("verify: %q is not one of the stacks %s (or both)\n%s", target, strings.Join(all, ", "), usage)}
 	}
 	checks, err := verify.Select(verify.Checks(), verify.Selection{Only: splitList(*only), Skip: splitList(*skip)})
 	if err != nil {
-		return usageError{"verify: " + err.Error()}
+		return usageError{"verify: " + err.Error() + "\n" + usage}
 	}
 	for _, r := range all {
 		if _, err := os.Stat("Pulumi." + r + ".yaml"); err != nil {
