@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -173,25 +174,37 @@ type Server struct {
 
 	dir   string
 	procs []*exec.Cmd
-	logs  []*bytes.Buffer
+	logs  []*lockedBuffer
 }
 
 // Start launches etcd and kube-apiserver on free loopback ports with a
 // temporary data directory, service-account keys and a static admin token,
-// and waits until /readyz answers ok (at most timeout).
+// and waits until /readyz answers ok (at most timeout). A port taken
+// between FreePorts choosing it and a server binding it (parallel tests'
+// connections use the same ephemeral range) is retried on new ports, at
+// most three times in all.
 func Start(bins map[string]string, timeout time.Duration) (*Server, error) {
-	dir, err := os.MkdirTemp("", "tars-kubeapi-")
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{dir: dir}
-	if err := s.start(bins, timeout); err != nil {
+	for attempt := 1; ; attempt++ {
+		dir, err := os.MkdirTemp("", "tars-kubeapi-")
+		if err != nil {
+			return nil, err
+		}
+		s := &Server{dir: dir}
+		err = s.start(bins, timeout)
+		if err == nil {
+			return s, nil
+		}
 		logs := s.Logs()
 		s.Stop()
+		if errors.Is(err, errPortTaken) && attempt < 3 {
+			continue
+		}
 		return nil, fmt.Errorf("%w\n--- server logs (tail) ---\n%s", err, tail(logs, 4000))
 	}
-	return s, nil
 }
+
+// errPortTaken: a server could not bind the port it was given.
+var errPortTaken = errors.New("a port was taken before the server bound it")
 
 func (s *Server) start(bins map[string]string, timeout time.Duration) error {
 	ports, err := FreePorts(3)
@@ -269,7 +282,7 @@ func (s *Server) run(bin string, args ...string) error {
 func (s *Server) runEnv(env []string, bin string, args ...string) error {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	log := &bytes.Buffer{}
+	log := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", filepath.Base(bin), err)
@@ -288,6 +301,9 @@ func (s *Server) waitReady(timeout time.Duration) error {
 				return fmt.Errorf("%s exited early", filepath.Base(p.Path))
 			}
 		}
+		if logs := s.Logs(); strings.Contains(logs, "address already in use") {
+			return fmt.Errorf("%w: %s", errPortTaken, tail(logs, 300))
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		status, body, err := s.Do(ctx, http.MethodGet, "/readyz", "", nil)
 		cancel()
@@ -298,6 +314,25 @@ func (s *Server) waitReady(timeout time.Duration) error {
 		time.Sleep(500 * time.Millisecond)
 	}
 	return fmt.Errorf("kube-apiserver not ready after %s: %s", timeout, last)
+}
+
+// lockedBuffer is a process's output, written by exec's copying goroutine
+// while waitReady reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // Logs returns what both servers printed.
