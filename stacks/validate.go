@@ -6,6 +6,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/versions"
 	"github.com/tars-platform/infra/internal/check"
+	"github.com/tars-platform/infra/slo"
 )
 
 // awsRegionPattern matches commercial and GovCloud region names (us-east-1, us-gov-west-1).
@@ -39,6 +40,9 @@ func (c Config) Validate() error {
 	}
 	if c.DNS.Cloudflare.Enabled && c.CloudflareAPIToken == nil {
 		p.Addf(KeyCloudflareToken, "is not set, but %s.cloudflare.enabled is true: run `pulumi config set --secret %s <token>`", KeyDNS, KeyCloudflareToken)
+	}
+	if d := c.DNS.WithDefaults().Backend.Namespace; d != slo.LogNamespace {
+		p.Addf(KeyDNS+".backend.namespace", "(%q) must be %q: the log alerts and tarsctl verify's loki-logs read the services' logs from namespace %q (slo.LogNamespace)", d, slo.LogNamespace, slo.LogNamespace)
 	}
 	if r, d := c.Redis.WithDefaults().AppNamespace, c.DNS.WithDefaults().Backend.Namespace; r != d {
 		p.Addf(KeyRedis+".appNamespace", "(%q) must be the services' namespace %s.backend.namespace (%q): only it may connect, and it gets the Redis CA", r, KeyDNS, d)

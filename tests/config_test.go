@@ -37,6 +37,8 @@ func TestConfigRejectsBadStacks(t *testing.T) {
 			[]string{`tars:cluster.vpcCidr ("10.10.1.0/16") has host bits set (did you mean 10.10.0.0/16?)`}},
 		{"vpc cidr too small", []harness.Option{harness.WithConfig("tars:cluster.vpcCidr", "10.10.0.0/24")},
 			[]string{"tars:cluster.vpcCidr (10.10.0.0/24) must be between /16 and /20"}},
+		{"services elsewhere", []harness.Option{harness.WithConfig("tars:dns.backend.namespace", "apps"), harness.WithConfig("tars:redis.appNamespace", "apps")},
+			[]string{`tars:dns.backend.namespace ("apps") must be "tars": the log alerts and tarsctl verify's loki-logs read the services' logs from namespace "tars"`}},
 		{"redis clients elsewhere", []harness.Option{harness.WithConfig("tars:redis.appNamespace", "apps")},
 			[]string{`tars:redis.appNamespace ("apps") must be the services' namespace tars:dns.backend.namespace ("tars")`}},
 		{"peer cidr overlaps", []harness.Option{harness.WithConfig("tars:topology.peerVpcCidr", "10.10.128.0/17")},
