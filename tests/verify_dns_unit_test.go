@@ -35,13 +35,26 @@ func (f dnsFakeRoute53) DNS(_ context.Context, region string) (dr.DNS, error) {
 }
 
 // dnsZone is what the loopback DNS server answers: CNAMEs and A records
-// by fully qualified, lower-case name.
+// by fully qualified, lower-case name. The end-to-end test repoints it
+// while its server runs.
 type dnsZone struct {
+	mu    sync.Mutex
 	cname map[string]string
 	a     map[string][]string
 	// rotate answers one address of a name per query, round robin, as
 	// a load balancer's answers change from one query to the next.
-	rotate bool
+	rotate  bool
+	queries int
+}
+
+// dnsFQDN is s fully qualified and in lower case, as the zone keys names.
+func dnsFQDN(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) + "." }
+
+// point makes name a CNAME to target.
+func (z *dnsZone) point(name, target string) {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	z.cname[dnsFQDN(name)] = dnsFQDN(target)
 }
 
 // dnsServe runs a DNS server on 127.0.0.1 (UDP, a random port) answering
@@ -50,7 +63,7 @@ type dnsZone struct {
 // the records of the type asked for at its end; NXDOMAIN for a name it
 // does not know, an empty answer (NODATA) for a type the name lacks. It
 // returns a resolver that asks it and nothing else.
-func dnsServe(t *testing.T, zone dnsZone) *net.Resolver {
+func dnsServe(t *testing.T, zone *dnsZone) *net.Resolver {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -59,13 +72,12 @@ func dnsServe(t *testing.T, zone dnsZone) *net.Resolver {
 	go func() {
 		defer wg.Done()
 		buf := make([]byte, 1500)
-		queries := 0
 		for {
 			n, from, err := pc.ReadFrom(buf)
 			if err != nil {
 				return
 			}
-			if resp, ok := dnsAnswer(zone, buf[:n], &queries); ok {
+			if resp, ok := zone.answer(buf[:n]); ok {
 				_, _ = pc.WriteTo(resp, from)
 			}
 		}
@@ -78,7 +90,7 @@ func dnsServe(t *testing.T, zone dnsZone) *net.Resolver {
 	}}
 }
 
-func dnsAnswer(zone dnsZone, query []byte, queries *int) ([]byte, bool) {
+func (z *dnsZone) answer(query []byte) ([]byte, bool) {
 	var p dnsmessage.Parser
 	h, err := p.Start(query)
 	if err != nil {
@@ -88,9 +100,11 @@ func dnsAnswer(zone dnsZone, query []byte, queries *int) ([]byte, bool) {
 	if err != nil {
 		return nil, false
 	}
+	z.mu.Lock()
+	defer z.mu.Unlock()
 	name := strings.ToLower(q.Name.String())
-	_, isCNAME := zone.cname[name]
-	_, isA := zone.a[name]
+	_, isCNAME := z.cname[name]
+	_, isA := z.a[name]
 	rcode := dnsmessage.RCodeSuccess
 	if !isCNAME && !isA {
 		rcode = dnsmessage.RCodeNameError
@@ -106,7 +120,7 @@ func dnsAnswer(zone dnsZone, query []byte, queries *int) ([]byte, bool) {
 	}
 	cur := name
 	for range 8 {
-		target, ok := zone.cname[cur]
+		target, ok := z.cname[cur]
 		if !ok {
 			break
 		}
@@ -117,10 +131,10 @@ func dnsAnswer(zone dnsZone, query []byte, queries *int) ([]byte, bool) {
 		}
 	}
 	if q.Type == dnsmessage.TypeA {
-		ips := zone.a[cur]
-		if zone.rotate && len(ips) > 0 {
-			ips = ips[*queries%len(ips) : *queries%len(ips)+1]
-			*queries++
+		ips := z.a[cur]
+		if z.rotate && len(ips) > 0 {
+			ips = ips[z.queries%len(ips) : z.queries%len(ips)+1]
+			z.queries++
 		}
 		for _, ip := range ips {
 			_ = b.AResource(rh(cur, dnsmessage.TypeA), dnsmessage.AResource{A: netip.MustParseAddr(ip).As4()})
@@ -138,8 +152,8 @@ const (
 
 // dnsZoneTo is the zone with the failover name a CNAME to target, and
 // both load balancers' addresses (an ALB answers one per zone it serves).
-func dnsZoneTo(target string) dnsZone {
-	z := dnsZone{cname: map[string]string{}, a: map[string][]string{
+func dnsZoneTo(target string) *dnsZone {
+	z := &dnsZone{cname: map[string]string{}, a: map[string][]string{
 		dnsEastLB + ".": {"3.210.14.7", "44.195.2.101", "54.164.88.230"},
 		dnsWestLB + ".": {"35.160.12.9", "44.231.77.15", "52.26.140.3"},
 	}}

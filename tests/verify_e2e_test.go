@@ -8,9 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -34,7 +32,6 @@ import (
 	"github.com/tars-platform/infra/tests/harness"
 	"github.com/tars-platform/infra/tests/pgserver"
 	"github.com/tars-platform/infra/verify"
-	"golang.org/x/net/dns/dnsmessage"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -115,7 +112,7 @@ func TestVerifyBothRegionsEndToEnd(t *testing.T) {
 	tier := startPGTier(t)
 
 	// The regions.
-	zone := &e2eZone{cname: map[string]string{}, a: map[string][]string{}}
+	zone := &dnsZone{cname: map[string]string{}, a: map[string][]string{}}
 	r53 := &e2eRoute53{dns: map[string]dr.DNS{}}
 	env := &verify.Env{
 		RunID:   fmt.Sprintf("verify-e2e-%d", time.Now().UnixNano()%1_000_000),
@@ -130,7 +127,7 @@ func TestVerifyBothRegionsEndToEnd(t *testing.T) {
 		regions[stack] = r
 		env.Regions[stack] = &verify.Region{Name: stack, Cluster: r.cl, Inventory: r.inv, Outputs: r.outputs}
 		// Each load balancer answers a few addresses (one per zone).
-		ep := e2eFQDN(r.outputs.APIEndpoint)
+		ep := dnsFQDN(r.outputs.APIEndpoint)
 		for z := range 3 {
 			zone.a[ep] = append(zone.a[ep], fmt.Sprintf("198.51.100.%d", 10*(i+1)+z))
 		}
@@ -153,7 +150,7 @@ func TestVerifyBothRegionsEndToEnd(t *testing.T) {
 	}
 	require.Equal(t, east.outputs.DNSFailoverName, west.outputs.DNSFailoverName)
 	zone.point(east.outputs.DNSFailoverName, env.Regions[env.DNSPrimary].Outputs.APIEndpoint)
-	env.Resolver = zone.serve(t)
+	env.Resolver = dnsServe(t, zone)
 	t.Logf("setup (tiers, graphs, rendered charts, stand-ins): %s", time.Since(start).Round(time.Millisecond))
 
 	// The whole checklist.
@@ -1285,99 +1282,4 @@ func (f *e2eRoute53) get(region string) dr.DNS {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.dns[region]
-}
-
-// e2eZone is what the loopback DNS server answers, by fully qualified
-// lower-case name: CNAMEs and A records.
-type e2eZone struct {
-	mu    sync.Mutex
-	cname map[string]string
-	a     map[string][]string
-}
-
-func e2eFQDN(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) + "." }
-
-// point makes name a CNAME to target.
-func (z *e2eZone) point(name, target string) {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	z.cname[e2eFQDN(name)] = e2eFQDN(target)
-}
-
-// serve runs the DNS server on 127.0.0.1 (UDP) answering as a recursive
-// resolver answers a stub (RFC 1035 wire format): the CNAME chain, then
-// the A records at its end; NXDOMAIN for an unknown name. It returns a
-// resolver that asks it and nothing else.
-func (z *e2eZone) serve(t *testing.T) *net.Resolver {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			if resp, ok := z.answer(buf[:n]); ok {
-				_, _ = pc.WriteTo(resp, from)
-			}
-		}
-	}()
-	t.Cleanup(func() { _ = pc.Close(); <-done })
-	addr := pc.LocalAddr().String()
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "udp", addr)
-	}}
-}
-
-func (z *e2eZone) answer(query []byte) ([]byte, bool) {
-	var p dnsmessage.Parser
-	h, err := p.Start(query)
-	if err != nil {
-		return nil, false
-	}
-	q, err := p.Question()
-	if err != nil {
-		return nil, false
-	}
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	name := strings.ToLower(q.Name.String())
-	_, isCNAME := z.cname[name]
-	_, isA := z.a[name]
-	rcode := dnsmessage.RCodeSuccess
-	if !isCNAME && !isA {
-		rcode = dnsmessage.RCodeNameError
-	}
-	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true, RCode: rcode})
-	b.EnableCompression()
-	_ = b.StartQuestions()
-	_ = b.Question(q)
-	_ = b.StartAnswers()
-	rh := func(n string, typ dnsmessage.Type) dnsmessage.ResourceHeader {
-		return dnsmessage.ResourceHeader{Name: dnsmessage.MustNewName(n), Type: typ, Class: dnsmessage.ClassINET, TTL: 60}
-	}
-	cur := name
-	for range 8 {
-		target, ok := z.cname[cur]
-		if !ok {
-			break
-		}
-		_ = b.CNAMEResource(rh(cur, dnsmessage.TypeCNAME), dnsmessage.CNAMEResource{CNAME: dnsmessage.MustNewName(target)})
-		cur = target
-		if q.Type == dnsmessage.TypeCNAME {
-			break
-		}
-	}
-	if q.Type == dnsmessage.TypeA {
-		for _, ip := range z.a[cur] {
-			_ = b.AResource(rh(cur, dnsmessage.TypeA), dnsmessage.AResource{A: netip.MustParseAddr(ip).As4()})
-		}
-	}
-	resp, err := b.Finish()
-	return resp, err == nil
 }

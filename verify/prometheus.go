@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tars-platform/infra/components/alerting"
+	"github.com/tars-platform/infra/slo"
 	"net/url"
 	"path"
 	"sort"
@@ -432,14 +434,23 @@ func obsMap(v any) map[string]any {
 	return m
 }
 
-// alertRank orders severities, most severe first: the program's P0–P4
-// (slo/severity.go) and the charts' own critical, warning and info, which
-// the program's Alertmanager routes with P1, P3 and P4
-// (components/alerting/alertmanager.go: critical pages with P1).
-var alertRank = map[string]int{"P0": 0, "P1": 1, "critical": 1, "P2": 2, "P3": 3, "warning": 3, "P4": 4, "info": 4}
+// alertRank orders severities, most severe first: the plan's P0–P4 in
+// slo.Severities' order, and the charts' critical, warning and info at the
+// severity the program's Alertmanager routes them with
+// (alerting.ChartSeverities).
+var alertRank = func() map[string]int {
+	rank := map[string]int{}
+	for i, s := range slo.Severities {
+		rank[string(s.Severity)] = i
+	}
+	for chart, s := range alerting.ChartSeverities {
+		rank[chart] = rank[string(s)]
+	}
+	return rank
+}()
 
 // alertThreshold: "no alert firing above P2" — ranks below P2's fail.
-const alertThreshold = 2
+var alertThreshold = alertRank[string(slo.P2)]
 
 // watchdogAlert always fires (kube-prometheus-stack's dead man's switch).
 const watchdogAlert = "Watchdog"

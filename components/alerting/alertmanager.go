@@ -35,6 +35,10 @@ const (
 	chartInfo     = "info"
 )
 
+// ChartSeverities are the plan severities the routes below give the
+// charts' own severities (tarsctl verify ranks a firing chart alert by it).
+var ChartSeverities = map[string]slo.Severity{chartCritical: slo.P1, chartWarning: slo.P3, chartInfo: slo.P4}
+
 // watchdogRepeat is how often the Watchdog is re-sent to the dead-man's
 // switch; the switch should page after a few missed beats.
 const watchdogRepeat = time.Minute

@@ -219,7 +219,7 @@ var mutations = []mutation{
 		Old: `if t\.Health == "up" \{`, New: `if t.Health != "" {`,
 		Pkg: "./tests", Tests: "TestVerifyPrometheusTargetsFail|TestVerifyBothRegionsEndToEnd"},
 	{ID: "verify-p1-allowed", What: "tarsctl verify lets a firing P1 alert pass", File: "verify/prometheus.go",
-		Old: `"P0": 0, "P1": 1,`, New: `"P0": 0, "P1": 2,`,
+		Old: `var alertThreshold = alertRank\[string\(slo\.P2\)\]`, New: `var alertThreshold = alertRank[string(slo.P1)]`,
 		Pkg: "./tests", Tests: "TestVerifyAlertsFail|TestVerifyBothRegionsEndToEnd"},
 	{ID: "verify-redis-same-member", What: "tarsctl verify reads the Redis key back through the member that wrote it", File: "verify/redis.go",
 		Old: `answered\[0\], answered\[len\(answered\)/2\]`, New: `answered[0], answered[0]`,
