@@ -8,9 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tars-platform/infra/internal/keep"
 	"net/netip"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -36,6 +38,8 @@ const (
 	KeyDNS       = "tars:dns"
 	KeyGrafana   = "tars:grafana"
 	KeyPagerDuty = "tars:pagerduty"
+	// KeyProtect protects the stateful resources (internal/keep).
+	KeyProtect = "tars:protect"
 	// Secret keys (pulumi config set --secret).
 	KeyPagerDutyCritical = "tars:pagerdutyCriticalRoutingKey"
 	KeyPagerDutyHigh     = "tars:pagerdutyHighRoutingKey"
@@ -109,6 +113,9 @@ type Config struct {
 	// PagerDuty is tars:pagerduty; PagerDutyToken is set when it is enabled.
 	PagerDuty      PagerDuty
 	PagerDutyToken *pulumi.StringOutput
+	// Keep is tars:protect: whether the stateful resources are protected.
+	// Default true. Every component holding data gets it.
+	Keep keep.Keep
 }
 
 // PagerDuty is the on-call wiring (components/oncall). Enabled, the
@@ -173,6 +180,14 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	decode(ctx, &p, KeyDNS, &cfg.DNS)
 	decode(ctx, &p, KeyGrafana, &cfg.Grafana)
 	decode(ctx, &p, KeyPagerDuty, &cfg.PagerDuty)
+	cfg.Keep = keep.Keep{Protect: true}
+	if raw, err := config.Try(ctx, KeyProtect); err == nil {
+		protect, err := strconv.ParseBool(raw)
+		if err != nil {
+			p.Addf(KeyProtect, "(%q) must be true or false", raw)
+		}
+		cfg.Keep.Protect = protect
+	}
 	if tok, err := config.TrySecret(ctx, KeyPagerDutyToken); err == nil {
 		cfg.PagerDutyToken = &tok
 	}
@@ -205,7 +220,9 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		return nil, configError(ctx.Stack(), p.Err())
 	}
 	cfg.Cluster = cfg.Cluster.WithDefaults()
-	cfg.Redis.StorageClass = cluster.StorageClassName
+	cfg.Cluster.Keep = cfg.Keep
+	cfg.Redis.StorageClass = cluster.DataStorageClassName
+	cfg.Redis.Keep = cfg.Keep
 	cfg.Redis = cfg.Redis.WithDefaults()
 	cfg.Postgres = cfg.postgresTopology(cfg.Postgres).WithDefaults()
 	cfg.DNS = cfg.dnsTopology(cfg.DNS).WithDefaults()
@@ -317,7 +334,8 @@ func (c Config) postgresTopology(a postgres.Args) postgres.Args {
 	a.Region, a.PeerRegion, a.Primary = t.Region, t.PeerRegion, t.PostgresPrimary
 	a.AwsRegion = c.AwsRegion
 	a.PeerVpcCidr = t.PeerVpcCidr
-	a.StorageClass = cluster.StorageClassName
+	a.StorageClass = cluster.DataStorageClassName
+	a.Keep = c.Keep
 	return a
 }
 
@@ -326,5 +344,6 @@ func (c Config) dnsTopology(a geodns.Args) geodns.Args {
 	t := c.Topology
 	a.Region, a.PeerRegion, a.DNSPrimary, a.SingletonsOwner = t.Region, t.PeerRegion, t.DNSPrimary, t.SingletonsOwner
 	a.AwsRegion = c.AwsRegion
+	a.Keep = c.Keep
 	return a
 }

@@ -64,7 +64,9 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		Namespace:                alerting.DefaultNamespace,
 		Sources:                  sources,
 		AppNamespace:             cfg.DNS.Backend.Namespace,
-		StorageClass:             cluster.StorageClassName,
+		StorageClass:             cluster.DataStorageClassName,
+		ScratchStorageClass:      cluster.StorageClassName,
+		Keep:                     cfg.Keep,
 		AlertmanagerConfigSecret: alerting.ConfigSecretName,
 		Region:                   region,
 		ClusterName:              cfg.Cluster.Name,
@@ -150,6 +152,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		SlackWebhookURL: cfg.Alerting.SlackWebhookURL,
 		AccountID:       cl.AccountID, AwsRegion: cl.Region, Partition: cl.Partition, OIDC: cl.OIDC,
 		DependsOn: []pulumi.Resource{mon.NamespaceResource},
+		Keep:      cfg.Keep,
 		Tags:      cfg.tags(),
 	}, pulumi.Provider(cl.Provider)); err != nil {
 		return err
@@ -419,7 +422,8 @@ func deployChromaDB(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer 
 	t := cfg.Topology
 	a := chromadb.Args{
 		Namespace: cfg.DNS.Backend.Namespace, Region: t.Region, Role: chromadb.RoleSnapshot,
-		StorageClass: cluster.StorageClassName,
+		StorageClass: cluster.DataStorageClassName,
+		Keep:         cfg.Keep,
 		AccountID:    cl.AccountID, AwsRegion: cl.Region, Partition: cl.Partition, OIDC: cl.OIDC,
 		DependsOn: []pulumi.Resource{ns.Resource},
 		Tags:      cfg.tags(),

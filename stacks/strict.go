@@ -135,7 +135,7 @@ var ProjectKeys = []string{
 	KeyPagerDutyCritical, KeyPagerDutyHigh, KeySlackWebhook, KeyDeadMansSwitch, KeySMTPPassword,
 	KeyPostgresAppPassword, KeyPostgresReplicationPassword,
 	KeyGrafanaAdminPassword, KeyGrafanaDBPassword, KeyGrafanaOAuthClientSecret, KeyCloudflareToken,
-	KeyPagerDuty, KeyPagerDutyToken,
+	KeyPagerDuty, KeyPagerDutyToken, KeyProtect,
 }
 
 // CheckConfigKeys reports every key of the stack's config in the tars:

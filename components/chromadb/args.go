@@ -2,6 +2,7 @@ package chromadb
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/internal/keep"
 	"regexp"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -70,7 +71,7 @@ type Args struct {
 	// Peer is the snapshotting region's bucket, required for RoleRestore;
 	// nil there means the peer has not deployed yet: no restore CronJob.
 	Peer *Peer
-	// StorageClass of the volume (the encrypted gp3 class). Required.
+	// StorageClass of the volume (the cluster's Retain class). Required.
 	StorageClass string
 	// StorageGi. Default DefaultStorageGi.
 	StorageGi int
@@ -81,6 +82,8 @@ type Args struct {
 	// DependsOn: the namespace.
 	DependsOn []pulumi.Resource
 	Tags      map[string]string
+	// Keep protects the snapshot bucket and its key, and the StatefulSet.
+	Keep keep.Keep
 }
 
 // WithDefaults fills zero fields.

@@ -22,6 +22,7 @@ func (c *ChromaDB) newBucket(ctx *pulumi.Context, name string, a Args) (*cluster
 		// of 15-minute churn.
 		NoncurrentVersionDays: 1,
 		Tags:                  a.Tags,
+		Keep:                  a.Keep,
 	}, pulumi.Parent(c))
 }
 

@@ -8,6 +8,7 @@ import (
 	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/tars-platform/infra/components/versions"
+	"slices"
 )
 
 // Paths: the volume is mounted whole at /volume by the init container and
@@ -111,7 +112,7 @@ func (c *ChromaDB) newWorkload(ctx *pulumi.Context, name string, a Args, opts ..
 				WhenDeleted: pulumi.String("Retain"), WhenScaled: pulumi.String("Retain"),
 			},
 		},
-	}, opts...); err != nil {
+	}, append(slices.Clone(opts), a.Keep.Stateful()...)...); err != nil {
 		return err
 	}
 	// One member: a drain may evict it (the PDB says so explicitly); the

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/internal/keep"
 	"github.com/tars-platform/infra/slo"
 	"maps"
 	"net/netip"
@@ -125,6 +126,8 @@ type Args struct {
 	PeerPorts []PeerPort `json:"-"`
 	// Tags are added to every AWS resource of the cluster.
 	Tags map[string]string `json:"-"`
+	// Keep protects the EKS cluster and its secrets key (tars:protect).
+	Keep keep.Keep `json:"-"`
 }
 
 // cloudWatchRetentionDays are the values CloudWatch Logs accepts.

@@ -3,6 +3,9 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/tars-platform/infra/internal/keep"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/kms"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
@@ -37,6 +40,9 @@ type BucketArgs struct {
 	// NoncurrentVersionDays. Default DefaultNoncurrentVersionDays.
 	NoncurrentVersionDays int
 	Tags                  map[string]string
+	// Keep protects the bucket and its key (keep.Keep.Data); both are
+	// retained on delete whatever it says.
+	Keep keep.Keep
 }
 
 // PrivateBucket is a created bucket.
@@ -52,9 +58,13 @@ type PrivateBucket struct {
 // that never touches current objects: the writer's own retention (barman's,
 // Thanos compactor's) alone decides what is kept; lifecycle only removes
 // aborted uploads and, after NoncurrentVersionDays, what the writer
-// deleted. The bucket and the key outlive the stack (RetainOnDelete): a
-// destroyed or rebuilt stack must not take the data with it. Children are
-// named name, name+"-key".
+// deleted. The bucket and the key are protected as the stack says and
+// outlive the stack (RetainOnDelete): a destroyed or rebuilt stack must not
+// take the data with it. The bucket's settings are retained with it (a
+// bucket left behind keeps its encryption, versioning, public-access block
+// and TLS-only policy), and it never has forceDestroy: S3 refuses to
+// delete a bucket that still holds objects. Children are named name,
+// name+"-key".
 func NewPrivateBucket(ctx *pulumi.Context, name string, a BucketArgs, opts ...pulumi.ResourceOption) (*PrivateBucket, error) {
 	if a.AbortIncompleteUploadDays == 0 {
 		a.AbortIncompleteUploadDays = DefaultAbortIncompleteUploadDays
@@ -69,13 +79,13 @@ func NewPrivateBucket(ctx *pulumi.Context, name string, a BucketArgs, opts ...pu
 		return nil, fmt.Errorf("bucket %s: abortIncompleteUploadDays (%d) and noncurrentVersionDays (%d) must be at least 1", name, a.AbortIncompleteUploadDays, a.NoncurrentVersionDays)
 	}
 	b := &PrivateBucket{Name: a.Name, Arn: fmt.Sprintf("arn:%s:s3:::%s", a.Partition, a.Name)}
-	keep := append(opts, pulumi.RetainOnDelete(true))
+	data := append(slices.Clone(opts), a.Keep.Data()...)
 	key, err := kms.NewKey(ctx, name+"-key", &kms.KeyArgs{
 		Description:          pulumi.Sprintf("T.A.R.S. %s (%s, bucket %s)", a.Purpose, a.Region, b.Name),
 		EnableKeyRotation:    pulumi.Bool(true),
-		DeletionWindowInDays: pulumi.Int(30),
+		DeletionWindowInDays: pulumi.Int(DefaultKMSDeletionWindowDays),
 		Tags:                 pulumi.ToStringMap(a.Tags),
-	}, keep...)
+	}, data...)
 	if err != nil {
 		return nil, err
 	}
@@ -88,11 +98,13 @@ func NewPrivateBucket(ctx *pulumi.Context, name string, a BucketArgs, opts ...pu
 	bkt, err := s3.NewBucketV2(ctx, name, &s3.BucketV2Args{
 		Bucket: pulumi.String(b.Name),
 		Tags:   pulumi.ToStringMap(a.Tags),
-	}, keep...)
+		// Never forceDestroy: a destroy must not empty the bucket.
+		ForceDestroy: pulumi.Bool(false),
+	}, data...)
 	if err != nil {
 		return nil, err
 	}
-	onBucket := append(opts, pulumi.Parent(bkt))
+	onBucket := append(append(slices.Clone(opts), keep.Part()...), pulumi.Parent(bkt))
 	if _, err := s3.NewBucketOwnershipControls(ctx, name, &s3.BucketOwnershipControlsArgs{
 		Bucket: bkt.ID(),
 		Rule:   &s3.BucketOwnershipControlsRuleArgs{ObjectOwnership: pulumi.String("BucketOwnerEnforced")},

@@ -35,6 +35,7 @@ type Cluster struct {
 	SecretsKeyArn          pulumi.StringOutput      `pulumi:"secretsKeyArn"`
 	Kubeconfig             pulumi.StringOutput      `pulumi:"kubeconfig"` // a Pulumi secret
 	StorageClassName       pulumi.StringOutput      `pulumi:"storageClassName"`
+	DataStorageClassName   pulumi.StringOutput      `pulumi:"dataStorageClassName"`
 
 	// Provider deploys into this cluster; hand it to every component that
 	// creates Kubernetes objects.
@@ -136,6 +137,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		"secretsKeyArn":          c.SecretsKeyArn,
 		"kubeconfig":             c.Kubeconfig,
 		"storageClassName":       c.StorageClassName,
+		"dataStorageClassName":   c.DataStorageClassName,
 	}); err != nil {
 		return nil, fmt.Errorf("cluster %s: register outputs: %w", name, err)
 	}

@@ -38,7 +38,8 @@ func (c *Cluster) newControlPlane(ctx *pulumi.Context, name string, a Args, net 
 		RotationPeriodInDays: pulumi.Int(365),
 		DeletionWindowInDays: pulumi.Int(DefaultKMSDeletionWindowDays),
 		Tags:                 tags(a.Tags, nil),
-	}, parent)
+		// Without it, the cluster's Secrets cannot be read back.
+	}, append([]pulumi.ResourceOption{parent}, a.Keep.Data()...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +91,7 @@ func (c *Cluster) newControlPlane(ctx *pulumi.Context, name string, a Args, net 
 		// Add-ons are managed below as EKS add-ons with pinned versions.
 		BootstrapSelfManagedAddons: pulumi.Bool(false),
 		Tags:                       tags(a.Tags, nil),
-	}, parent, pulumi.DependsOn(append(attached, logs)))
+	}, append([]pulumi.ResourceOption{parent, pulumi.DependsOn(append(attached, logs))}, a.Keep.Stateful()...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,21 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// StorageClassName is the default StorageClass every stateful component uses.
-const StorageClassName = "gp3-encrypted"
+// The cluster's two StorageClasses, both encrypted gp3 bound where the pod
+// lands (WaitForFirstConsumer) and expandable. They differ in what a
+// deleted claim does to its volume.
+const (
+	// StorageClassName is the default class, for scratch: a deleted claim
+	// deletes its EBS volume (reclaimPolicy Delete). Caches, working
+	// directories, what rebuilds itself.
+	StorageClassName = "gp3-encrypted"
+	// DataStorageClassName is the class of every data volume (Postgres,
+	// Redis, ChromaDB, Prometheus, Loki, OpenSearch): a deleted claim leaves
+	// its PersistentVolume Released and the EBS volume in place
+	// (reclaimPolicy Retain), to be re-attached (README "Re-attach a
+	// retained volume").
+	DataStorageClassName = "gp3-encrypted-retain"
+)
 
 // Kubeconfig renders a kubeconfig that authenticates with `aws eks get-token`
 // (short-lived tokens from the caller's AWS identity; nothing long-lived is
@@ -39,8 +52,8 @@ func Kubeconfig(clusterName, region, endpoint, caData string) (string, error) {
 }
 
 // newKubernetes creates the Kubernetes provider for the cluster (after its
-// node groups, so nothing is scheduled before there are nodes) and the
-// encrypted gp3 default StorageClass.
+// node groups, so nothing is scheduled before there are nodes) and the two
+// StorageClasses.
 func (c *Cluster) newKubernetes(ctx *pulumi.Context, name string, a Args, cp *controlPlane, groups []pulumi.Resource) error {
 	ca := cp.cluster.CertificateAuthority.Data().Elem()
 	kubeconfig := pulumi.All(cp.cluster.Name, cp.cluster.Endpoint, ca).ApplyT(func(v []any) (string, error) {
@@ -55,11 +68,27 @@ func (c *Cluster) newKubernetes(ctx *pulumi.Context, name string, a Args, cp *co
 		return err
 	}
 	c.Provider = provider
-	sc, err := storagev1.NewStorageClass(ctx, name+"-"+StorageClassName, &storagev1.StorageClassArgs{
+	sc, err := newStorageClass(ctx, name, StorageClassName, "Delete", true, pulumi.Parent(c), pulumi.Provider(provider))
+	if err != nil {
+		return err
+	}
+	data, err := newStorageClass(ctx, name, DataStorageClassName, "Retain", false, pulumi.Parent(c), pulumi.Provider(provider))
+	if err != nil {
+		return err
+	}
+	c.DataStorageClassName = data.Metadata.Name().Elem()
+	c.StorageClassName = sc.Metadata.Name().Elem()
+	return nil
+}
+
+// newStorageClass is an encrypted gp3 class of the EBS CSI driver, bound
+// where the pod lands (so the volume is in the pod's AZ) and expandable.
+func newStorageClass(ctx *pulumi.Context, name, class, reclaim string, isDefault bool, opts ...pulumi.ResourceOption) (*storagev1.StorageClass, error) {
+	return storagev1.NewStorageClass(ctx, name+"-"+class, &storagev1.StorageClassArgs{
 		Metadata: &metav1.ObjectMetaArgs{
-			Name: pulumi.String(StorageClassName),
+			Name: pulumi.String(class),
 			Annotations: pulumi.StringMap{
-				"storageclass.kubernetes.io/is-default-class": pulumi.String("true"),
+				"storageclass.kubernetes.io/is-default-class": pulumi.String(fmt.Sprint(isDefault)),
 			},
 		},
 		Provisioner: pulumi.String("ebs.csi.aws.com"),
@@ -68,14 +97,8 @@ func (c *Cluster) newKubernetes(ctx *pulumi.Context, name string, a Args, cp *co
 			"encrypted": pulumi.String("true"),
 			"fsType":    pulumi.String("ext4"),
 		},
-		// Bind where the pod lands so the volume is in the pod's AZ.
 		VolumeBindingMode:    pulumi.String("WaitForFirstConsumer"),
 		AllowVolumeExpansion: pulumi.Bool(true),
-		ReclaimPolicy:        pulumi.String("Delete"),
-	}, pulumi.Parent(c), pulumi.Provider(provider))
-	if err != nil {
-		return err
-	}
-	c.StorageClassName = sc.Metadata.Name().Elem()
-	return nil
+		ReclaimPolicy:        pulumi.String(reclaim),
+	}, opts...)
 }

@@ -2,6 +2,7 @@ package geodns
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/internal/keep"
 	"maps"
 	"net/mail"
 	"net/url"
@@ -95,6 +96,9 @@ type Args struct {
 	DependsOn []pulumi.Resource `json:"-"`
 	// Tags go on the AWS resources.
 	Tags map[string]string `json:"-"`
+	// Keep protects the records this stack owns for good (its region's
+	// names, not the singletons, which move with singletonsOwner).
+	Keep keep.Keep `json:"-"`
 }
 
 // Backend names the API Service.

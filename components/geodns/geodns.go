@@ -224,15 +224,20 @@ func (e *Edge) newRecords(ctx *pulumi.Context, name string, a Args, zoneID strin
 		return err
 	}
 	lb := e.Endpoint
+	// The records of the region's own names are this stack's for good:
+	// protected (tars:protect). The geolocation default moves with
+	// singletonsOwner and is retained instead: a protected record could
+	// not leave the old owner's program.
+	owned := a.Keep.Stateful()
 	// The region's own name: what the health check and Cloudflare reach.
-	if err := cname("region", a.RegionName(a.Region), "", false, lb, nil); err != nil {
+	if err := cname("region", a.RegionName(a.Region), "", false, lb, nil, owned...); err != nil {
 		return nil, err
 	}
 	for _, st := range a.Geolocation[a.Region] {
 		if err := cname("geo-"+st, a.GlobalName(), a.Region+"-"+st, true, lb, func(ra *route53.RecordArgs) {
 			ra.GeolocationRoutingPolicies = route53.RecordGeolocationRoutingPolicyArray{
 				route53.RecordGeolocationRoutingPolicyArgs{Country: pulumi.String("US"), Subdivision: pulumi.String(st)}}
-		}); err != nil {
+		}, owned...); err != nil {
 			return nil, err
 		}
 	}
@@ -264,17 +269,17 @@ func (e *Edge) newRecords(ctx *pulumi.Context, name string, a Args, zoneID strin
 	}
 	if err := cname("failover", a.FailoverName(), a.Region, true, lb, func(ra *route53.RecordArgs) {
 		ra.WeightedRoutingPolicies = route53.RecordWeightedRoutingPolicyArray{route53.RecordWeightedRoutingPolicyArgs{Weight: pulumi.Int(weight)}}
-	}); err != nil {
+	}, owned...); err != nil {
 		return nil, err
 	}
 	if err := cname("latency", a.LatencyName(), a.Region, true, lb, func(ra *route53.RecordArgs) {
 		ra.LatencyRoutingPolicies = route53.RecordLatencyRoutingPolicyArray{route53.RecordLatencyRoutingPolicyArgs{Region: pulumi.String(a.AwsRegion)}}
-	}); err != nil {
+	}, owned...); err != nil {
 		return nil, err
 	}
 	if err := cname("weighted", a.WeightedName(), a.Region, true, lb, func(ra *route53.RecordArgs) {
 		ra.WeightedRoutingPolicies = route53.RecordWeightedRoutingPolicyArray{route53.RecordWeightedRoutingPolicyArgs{Weight: pulumi.Int(a.Weights[a.Region])}}
-	}); err != nil {
+	}, owned...); err != nil {
 		return nil, err
 	}
 	return hc, nil

@@ -72,6 +72,7 @@ func (m *Monitoring) newLogs(ctx *pulumi.Context, name string, a Args, ns, stack
 		// Loki's compactor deletes what is past retention; a week of undo.
 		NoncurrentVersionDays: 7,
 		Tags:                  a.Tags,
+		Keep:                  a.Keep,
 	}, pulumi.Parent(m))
 	if err != nil {
 		return fmt.Errorf("loki bucket: %w", err)

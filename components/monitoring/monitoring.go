@@ -11,6 +11,7 @@ package monitoring
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/internal/keep"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -57,8 +58,17 @@ type Args struct {
 	// AppNamespace is the services' namespace, admitted to the OTel
 	// collector's OTLP ports. Empty admits none.
 	AppNamespace string
-	// StorageClass for Prometheus and Alertmanager volumes. Required.
+	// StorageClass holds the data volumes: Prometheus's TSDB,
+	// Alertmanager's silences and notification log, Loki's and OpenSearch's
+	// volumes (the cluster's Retain class). Required.
 	StorageClass string
+	// ScratchStorageClass holds what rebuilds itself: the Thanos
+	// compactor's working directory (its blocks live in the bucket).
+	// Required.
+	ScratchStorageClass string
+	// Keep protects the Thanos and Loki buckets and the namespace, whose
+	// deletion deletes every claim in it.
+	Keep keep.Keep
 	// AlertmanagerConfigSecret is the Secret (in Namespace) that holds
 	// alertmanager.yaml; the alerting component writes it. Required.
 	AlertmanagerConfigSecret string
@@ -114,6 +124,9 @@ func (a Args) Validate() error {
 	}
 	if !check.DNSLabel(a.StorageClass, 253) {
 		p.Addf("storageClass", "(%q) must name a StorageClass", a.StorageClass)
+	}
+	if !check.DNSLabel(a.ScratchStorageClass, 253) {
+		p.Addf("scratchStorageClass", "(%q) must name a StorageClass", a.ScratchStorageClass)
 	}
 	if !check.DNSLabel(a.AlertmanagerConfigSecret, 253) {
 		p.Addf("alertmanagerConfigSecret", "(%q) must name a Secret", a.AlertmanagerConfigSecret)
@@ -213,7 +226,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			})),
 			Annotations: pulumi.ToStringMap(PodSecurity.Annotations()),
 		},
-	}, pulumi.Parent(m))
+	}, append([]pulumi.ResourceOption{pulumi.Parent(m)}, args.Keep.Data()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("monitoring %s: namespace: %w", name, err)
 	}

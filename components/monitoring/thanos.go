@@ -107,6 +107,7 @@ func (m *Monitoring) newThanosBucket(ctx *pulumi.Context, name string, a Args, n
 		// week of undo is plenty for metrics.
 		NoncurrentVersionDays: 7,
 		Tags:                  a.Tags,
+		Keep:                  a.Keep,
 	}, pulumi.Parent(m))
 	if err != nil {
 		return nil, nil, fmt.Errorf("thanos bucket: %w", err)
@@ -293,7 +294,7 @@ func thanosRelease(a Args, ns, objstore pulumi.Resource, b *cluster.PrivateBucke
 					TopologySpreadConstraints: chart.ZoneSpread(thanosSelector("store-gateway")),
 				}},
 			Compact: thanosCompact{Enabled: true, ReplicaDeduplication: true,
-				Persistence: thanosPersistence{Enabled: true, StorageClass: a.StorageClass, Size: fmt.Sprintf("%dGi", a.CompactorStorageGiB)},
+				Persistence: thanosPersistence{Enabled: true, StorageClass: a.ScratchStorageClass, Size: fmt.Sprintf("%dGi", a.CompactorStorageGiB)},
 				thanosWorkload: thanosWorkload{
 					Resources: chart.Burstable(chart.ResourceList{CPU: "100m", Memory: "512Mi"}, chart.ResourceList{CPU: "1", Memory: "2Gi"}),
 					ExtraArgs: retentionArgs(),

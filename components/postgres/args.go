@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/tars-platform/infra/internal/keep"
 	"github.com/tars-platform/infra/internal/netpol"
 	"github.com/tars-platform/infra/internal/pki"
 	"strconv"
@@ -120,7 +121,8 @@ type Args struct {
 	Partition string `json:"-"`
 	// OIDC lets the instances' service account assume the backup role.
 	OIDC cluster.OIDC `json:"-"`
-	// StorageClass of the volumes (the cluster's encrypted gp3 class). Required.
+	// StorageClass of the volumes (the cluster's Retain class: a deleted
+	// claim leaves its volume). Required.
 	StorageClass string `json:"-"`
 	// Sources: the control plane calls the operator's webhook from
 	// Sources.ControlPlane, the replication endpoint (an internal load
@@ -152,6 +154,10 @@ type Args struct {
 	MonitoringDependsOn []pulumi.Resource `json:"-"`
 	// Tags go on the AWS resources.
 	Tags map[string]string `json:"-"`
+	// Keep protects the WAL bucket and its key, the namespace and the
+	// Cluster (tars:protect); the Cluster and namespace are retained on
+	// delete, since deleting either deletes the instances' claims.
+	Keep keep.Keep `json:"-"`
 }
 
 // ServiceDatabase is a database and its owner role, both named Name.

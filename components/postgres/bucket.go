@@ -33,6 +33,7 @@ func (c *Database) newBucket(ctx *pulumi.Context, name string, a Args, opts ...p
 		AbortIncompleteUploadDays: AbortIncompleteUploadDays,
 		NoncurrentVersionDays:     NoncurrentVersionDays,
 		Tags:                      a.Tags,
+		Keep:                      a.Keep,
 	}, opts...)
 }
 

@@ -11,6 +11,7 @@ package postgres
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -129,7 +130,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Namespace),
 			Labels:      pulumi.ToStringMap(podsecurity.With(PodSecurity.Labels(), map[string]string{"app.kubernetes.io/part-of": "tars"})),
 			Annotations: pulumi.ToStringMap(PodSecurity.Annotations())},
-	}, parent)
+	}, append([]pulumi.ResourceOption{parent}, args.Keep.Data()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres %s: namespace: %w", name, err)
 	}
@@ -185,7 +186,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 			Kind:        pulumi.String("Cluster"),
 			Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(self), Namespace: pulumi.String(args.Namespace), Labels: labels("database"), Annotations: clusterAnnotations(args)},
 			OtherFields: kubernetes.UntypedArgs{"spec": spec},
-		}, append(crOpts, pulumi.DependsOn(tlsSecrets))...)
+		}, append(append(slices.Clone(crOpts), pulumi.DependsOn(tlsSecrets)), args.Keep.Data()...)...)
 		if err != nil {
 			return nil, fmt.Errorf("postgres %s: cluster: %w", name, err)
 		}

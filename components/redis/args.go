@@ -2,6 +2,7 @@ package redis
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/internal/keep"
 	"slices"
 	"strings"
 
@@ -63,8 +64,12 @@ type Args struct {
 	// StorageGiB is the data volume per pod. Default 20.
 	StorageGiB int `json:"storageGiB,omitempty"`
 
-	// StorageClass for the PVCs (the cluster's encrypted gp3 class). Required.
+	// StorageClass for the PVCs (the cluster's Retain class: a deleted
+	// claim leaves its volume). Required.
 	StorageClass string `json:"-"`
+	// Keep protects the StatefulSet and the namespace, whose deletion
+	// deletes the members' claims (tars:protect).
+	Keep keep.Keep `json:"-"`
 	// Password is the auth secret; nil generates one (random, 32 characters).
 	Password pulumi.StringInput `json:"-"`
 	// ZoneSubnets maps each availability zone to the private subnet its

@@ -86,7 +86,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(args.Namespace),
 			Labels:      pulumi.ToStringMap(podsecurity.With(PodSecurity.Labels(), map[string]string{"app.kubernetes.io/part-of": "tars"})),
 			Annotations: pulumi.ToStringMap(PodSecurity.Annotations())},
-	}, parent)
+	}, append([]pulumi.ResourceOption{parent}, args.Keep.Data()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: namespace: %w", name, err)
 	}
@@ -115,7 +115,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: tls: %w", name, err)
 	}
-	sts, err := c.newStatefulSet(ctx, name, args, parent, pulumi.DependsOn([]pulumi.Resource{ns, cert}))
+	sts, err := c.newStatefulSet(ctx, name, args, append([]pulumi.ResourceOption{parent, pulumi.DependsOn([]pulumi.Resource{ns, cert})}, args.Keep.Stateful()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("redis %s: statefulset: %w", name, err)
 	}

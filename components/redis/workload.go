@@ -170,6 +170,12 @@ func (c *Cluster) newStatefulSet(ctx *pulumi.Context, name string, a Args, opts 
 				pvc("data", a.StorageGiB, a.StorageClass),
 				pvc("cluster-state", 1, a.StorageClass),
 			},
+			// The claims outlive the StatefulSet and a scale-down (the
+			// Kubernetes default, stated): a member's data and nodes.conf
+			// come back with it.
+			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicyArgs{
+				WhenDeleted: pulumi.String("Retain"), WhenScaled: pulumi.String("Retain"),
+			},
 		},
 	}, opts...)
 }

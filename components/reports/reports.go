@@ -8,6 +8,7 @@ package reports
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/internal/keep"
 
 	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
@@ -68,6 +69,8 @@ type Args struct {
 	// DependsOn: the namespace.
 	DependsOn []pulumi.Resource
 	Tags      map[string]string
+	// Keep protects the report bucket and its key.
+	Keep keep.Keep
 }
 
 // Validate reports every problem.
@@ -115,6 +118,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	bkt, err := cluster.NewPrivateBucket(ctx, name, cluster.BucketArgs{
 		Name: BucketName(args.AccountID, args.AwsRegion), Partition: args.Partition,
 		KeyAlias: "tars-reports-" + args.Region, Purpose: "SLO reports", Region: args.Region, Tags: args.Tags,
+		Keep: args.Keep,
 	}, pulumi.Parent(r))
 	if err != nil {
 		return nil, fmt.Errorf("reports %s: bucket: %w", name, err)

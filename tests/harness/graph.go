@@ -25,9 +25,22 @@ type Resource struct {
 	// config to its bucket when IDs are still unknown).
 	Dependencies         []string
 	PropertyDependencies map[string][]string
+	// The resource options of the registration request, as the engine
+	// gets them (Dependencies above are its dependsOn, explicit and from
+	// inputs alike).
+	//
+	// Protect: the engine refuses to delete or replace the resource.
+	Protect bool
 	// RetainOnDelete: the engine leaves the cloud resource in place when
 	// the resource leaves the program or the stack is destroyed.
 	RetainOnDelete bool
+	// DeleteBeforeReplace: a replacement deletes the old resource first.
+	DeleteBeforeReplace bool
+	// IgnoreChanges and ReplaceOnChanges are property paths.
+	IgnoreChanges, ReplaceOnChanges []string
+	// Aliases are the resource's former identities: an alias URN, or
+	// "name=<old name>" (with ",parent=<urn>" or ",noParent") for a spec.
+	Aliases []string
 	// Version and PluginDownloadURL: the provider plugin the resource
 	// asks for (set on provider resources registered by type token).
 	Version, PluginDownloadURL string

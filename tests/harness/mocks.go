@@ -3,11 +3,13 @@ package harness
 import (
 	"fmt"
 	"github.com/tars-platform/infra/tests/fakecloud"
+	"strings"
 	"sync"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
 // The fake account the mocks answer for (tests/fakecloud).
@@ -46,14 +48,14 @@ func (m *mocks) urn(parent, typ, name string) string {
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	parent := ""
-	retain := false
+	var opts Resource // the options' fields only
 	var version, pluginURL string
 	var deps []string
 	propDeps := map[string][]string{}
 	switch {
 	case args.RegisterRPC != nil:
 		parent = args.RegisterRPC.GetParent()
-		retain = args.RegisterRPC.GetRetainOnDelete()
+		opts = registeredOptions(args.RegisterRPC)
 		version, pluginURL = args.RegisterRPC.GetVersion(), args.RegisterRPC.GetPluginDownloadURL()
 		deps = args.RegisterRPC.GetDependencies()
 		for k, d := range args.RegisterRPC.GetPropertyDependencies() {
@@ -87,7 +89,12 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 
 		Dependencies:         deps,
 		PropertyDependencies: propDeps,
-		RetainOnDelete:       retain,
+		Protect:              opts.Protect,
+		RetainOnDelete:       opts.RetainOnDelete,
+		DeleteBeforeReplace:  opts.DeleteBeforeReplace,
+		IgnoreChanges:        opts.IgnoreChanges,
+		ReplaceOnChanges:     opts.ReplaceOnChanges,
+		Aliases:              opts.Aliases,
 		Version:              version,
 		PluginDownloadURL:    pluginURL,
 	})
@@ -144,4 +151,43 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	m.invokeArgs = append(m.invokeArgs, args.Args.Mappable())
 	m.mu.Unlock()
 	return m.cloud().Invoke(args.Token, args.Args)
+}
+
+// registeredOptions reads the resource options of a registration request
+// into the option fields of a Resource.
+func registeredOptions(req *pulumirpc.RegisterResourceRequest) Resource {
+	r := Resource{
+		Protect:             req.GetProtect(),
+		RetainOnDelete:      req.GetRetainOnDelete(),
+		DeleteBeforeReplace: req.GetDeleteBeforeReplace(),
+		IgnoreChanges:       req.GetIgnoreChanges(),
+		ReplaceOnChanges:    req.GetReplaceOnChanges(),
+	}
+	r.Aliases = append(r.Aliases, req.GetAliasURNs()...)
+	for _, a := range req.GetAliases() {
+		if urn := a.GetUrn(); urn != "" {
+			r.Aliases = append(r.Aliases, urn)
+			continue
+		}
+		spec := a.GetSpec()
+		if spec == nil {
+			continue
+		}
+		var parts []string
+		if spec.GetName() != "" {
+			parts = append(parts, "name="+spec.GetName())
+		}
+		if spec.GetType() != "" {
+			parts = append(parts, "type="+spec.GetType())
+		}
+		s := strings.Join(parts, ",")
+		switch {
+		case spec.GetNoParent():
+			s += ",noParent"
+		case spec.GetParentUrn() != "":
+			s += ",parent=" + spec.GetParentUrn()
+		}
+		r.Aliases = append(r.Aliases, s)
+	}
+	return r
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/tars-platform/infra/stacks"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 )
@@ -17,6 +18,19 @@ type JSONResource struct {
 	Parent string         `json:"parent"`
 	Custom bool           `json:"custom"`
 	Inputs map[string]any `json:"inputs"`
+	// Options are the resource options the program set (none: omitted).
+	Options *JSONOptions `json:"options,omitempty"`
+}
+
+// JSONOptions are a resource's options in the plan's JSON form.
+type JSONOptions struct {
+	Protect             bool     `json:"protect,omitempty"`
+	RetainOnDelete      bool     `json:"retainOnDelete,omitempty"`
+	DeleteBeforeReplace bool     `json:"deleteBeforeReplace,omitempty"`
+	IgnoreChanges       []string `json:"ignoreChanges,omitempty"`
+	ReplaceOnChanges    []string `json:"replaceOnChanges,omitempty"`
+	Aliases             []string `json:"aliases,omitempty"`
+	DependsOn           []string `json:"dependsOn,omitempty"`
 }
 
 // JSONPlan is the plan's JSON form: the graph for tools, secrets shown as
@@ -32,9 +46,17 @@ type JSONPlan struct {
 func (g *Graph) JSON() JSONPlan {
 	p := JSONPlan{Stack: g.Stack, Exports: g.Exports, ProgramMS: g.ProgramTime.Milliseconds()}
 	for _, r := range g.Resources {
-		p.Resources = append(p.Resources, JSONResource{
+		jr := JSONResource{
 			Type: r.Type, Name: r.Name, URN: r.URN, Parent: r.Parent, Custom: r.Custom, Inputs: r.JSONInputs(),
-		})
+		}
+		o := JSONOptions{
+			Protect: r.Protect, RetainOnDelete: r.RetainOnDelete, DeleteBeforeReplace: r.DeleteBeforeReplace,
+			IgnoreChanges: r.IgnoreChanges, ReplaceOnChanges: r.ReplaceOnChanges, Aliases: r.Aliases, DependsOn: r.Dependencies,
+		}
+		if !reflect.ValueOf(o).IsZero() {
+			jr.Options = &o
+		}
+		p.Resources = append(p.Resources, jr)
 	}
 	return p
 }
@@ -46,8 +68,50 @@ func (g *Graph) WriteJSON(w io.Writer) error {
 	return enc.Encode(g.JSON())
 }
 
-// WriteText writes the resource tree grouped by component, the counts per
-// type, the total and the program time.
+// OptionList is the resource's options as the plan's tree shows them:
+// protect, retainOnDelete, deleteBeforeReplace, ignoreChanges=[paths],
+// replaceOnChanges=[paths], aliases=[…] and dependsOn=N (how many
+// resources it waits for; the JSON form lists them).
+func (r Resource) OptionList() []string {
+	var out []string
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{r.Protect, "protect"}, {r.RetainOnDelete, "retainOnDelete"}, {r.DeleteBeforeReplace, "deleteBeforeReplace"}} {
+		if f.on {
+			out = append(out, f.name)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    []string
+	}{{"ignoreChanges", r.IgnoreChanges}, {"replaceOnChanges", r.ReplaceOnChanges}, {"aliases", r.Aliases}} {
+		if len(f.v) > 0 {
+			out = append(out, f.name+"=["+strings.Join(f.v, " ")+"]")
+		}
+	}
+	if n := len(r.Dependencies); n > 0 {
+		out = append(out, fmt.Sprintf("dependsOn=%d", n))
+	}
+	return out
+}
+
+// Protected are the resources the program protects (Protect), by type
+// and name: what a destroy of the stack is refused for.
+func (g *Graph) Protected() []Resource {
+	out := g.Filter(func(r Resource) bool { return r.Protect })
+	slices.SortFunc(out, func(x, y Resource) int {
+		if c := strings.Compare(x.Type, y.Type); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Name, y.Name)
+	})
+	return out
+}
+
+// WriteText writes the resource tree grouped by component (each resource
+// with its options), the protected resources, the counts per type, the
+// total and the program time.
 func (g *Graph) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Stack %s\n\n", g.Stack)
@@ -56,6 +120,15 @@ func (g *Graph) WriteText(w io.Writer) error {
 			continue
 		}
 		g.writeTree(&b, root, 0)
+	}
+	protected := g.Protected()
+	fmt.Fprintf(&b, "\nProtected (a destroy, or a change that deletes or replaces one, is refused): %d\n", len(protected))
+	for _, r := range protected {
+		retained := ""
+		if r.RetainOnDelete {
+			retained = "  (retained on delete)"
+		}
+		fmt.Fprintf(&b, "  %s  %s%s\n", r.Type, r.Name, retained)
 	}
 	counts := g.Counts()
 	b.WriteString("\nResources by type:\n")
@@ -98,7 +171,11 @@ func (g *Graph) writeTree(b *strings.Builder, r Resource, depth int) {
 	if !r.Custom {
 		kind = " [component]"
 	}
-	fmt.Fprintf(b, "%s%s  %s%s\n", strings.Repeat("  ", depth), r.Type, r.Name, kind)
+	opts := ""
+	if o := r.OptionList(); len(o) > 0 {
+		opts = "  {" + strings.Join(o, ", ") + "}"
+	}
+	fmt.Fprintf(b, "%s%s  %s%s%s\n", strings.Repeat("  ", depth), r.Type, r.Name, kind, opts)
 	children := g.Children(r.URN)
 	// Components first, then by type and name, so the tree reads the same every run.
 	slices.SortStableFunc(children, func(x, y Resource) int {
