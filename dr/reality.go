@@ -25,7 +25,8 @@ type Reality interface {
 	// DeleteMarker removes the row (on the primary).
 	DeleteMarker(ctx context.Context, region, id string) error
 	// DeleteCluster deletes the region's Cluster object (a diverged old
-	// primary before a rebuild). Its volumes go with it.
+	// primary before a rebuild). Its claims go with it; their volumes stay
+	// Released (the Retain class).
 	DeleteCluster(ctx context.Context, region string) error
 }
 

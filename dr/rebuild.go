@@ -12,8 +12,9 @@ import (
 // base backup and streams), then the runs that re-pair the two stacks
 // (the peering, the stack references) until neither has changes, then
 // replication and DNS are verified. A Cluster that survived as a primary
-// has diverged: with discardDiverged it is deleted first (its volumes go
-// with it), otherwise the plan refuses.
+// has diverged: with discardDiverged it is deleted first (its claims go
+// with it; their volumes, on the Retain class, stay Released until an SRE
+// deletes them), otherwise the plan refuses.
 func (d *DR) Rebuild(ctx context.Context, region string, discardDiverged bool) (*Plan, error) {
 	d.defaults()
 	survivor, err := d.other(region)
@@ -61,13 +62,13 @@ func (d *DR) Rebuild(ctx context.Context, region string, discardDiverged bool) (
 			case discardDiverged:
 				return fmt.Sprintf("%s survived as a primary (timeline %d): it will be deleted (--discard-diverged)", old.Cluster, old.Timeline), nil
 			}
-			return "", fmt.Errorf("%s survived as a primary (timeline %d); its timeline diverged from %s's: pass --discard-diverged to delete it (its volumes go with it; copy what it alone holds first) and rebuild it from %s's backups", old.Cluster, old.Timeline, survivor, survivor)
+			return "", fmt.Errorf("%s survived as a primary (timeline %d); its timeline diverged from %s's: pass --discard-diverged to delete it (its claims go with it; the volumes stay Released on the Retain class; copy what it alone holds first) and rebuild it from %s's backups", old.Cluster, old.Timeline, survivor, survivor)
 		}},
 	}
 	if diverged && discardDiverged {
 		p.Steps = append(p.Steps, Action{
 			Title:   fmt.Sprintf("delete %s's diverged Cluster and refresh its stack", region),
-			Changes: fmt.Sprintf("deletes Cluster %s (and its volumes); `pulumi refresh -s %s` forgets it", old.Cluster, region),
+			Changes: fmt.Sprintf("deletes Cluster %s and its claims (the volumes stay, Released); `pulumi refresh -s %s` forgets it", old.Cluster, region),
 			Done: func(ctx context.Context) (bool, error) {
 				pg, err := d.Reality.Postgres(ctx, region)
 				return err == nil && (pg.Cluster == "" || !pg.Primary), err

@@ -116,6 +116,9 @@ type Config struct {
 	// Keep is tars:protect: whether the stateful resources are protected.
 	// Default true. Every component holding data gets it.
 	Keep keep.Keep
+
+	// renames name the components (DeployWith).
+	renames Renames
 }
 
 // PagerDuty is the on-call wiring (components/oncall). Enabled, the

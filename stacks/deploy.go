@@ -26,14 +26,23 @@ import (
 var crossRegionPorts = []cluster.PeerPort{{Name: "postgres", Port: 5432}}
 
 // Deploy is the region stack program: it loads and validates the config,
-// then composes the region. main.go passes it to pulumi.Run; the test harness
-// and `tarsctl plan` run it under mocks.
-func Deploy(ctx *pulumi.Context) error {
-	cfg, err := Load(ctx)
-	if err != nil {
-		return err
+// then composes the region, its components named as Renamed says. main.go
+// passes it to pulumi.Run; the test harness and `tarsctl plan` run it
+// under mocks.
+func Deploy(ctx *pulumi.Context) error { return DeployWith(Renamed)(ctx) }
+
+// DeployWith is the program with a rename table (Renames): Deploy with
+// Renamed, or a rename under test (the engine tier renames components of a
+// deployed stack and previews).
+func DeployWith(r Renames) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		cfg, err := Load(ctx)
+		if err != nil {
+			return err
+		}
+		cfg.renames = r
+		return DeployRegion(ctx, cfg)
 	}
-	return DeployRegion(ctx, cfg)
 }
 
 // DeployRegion composes the region stack from a validated config.
@@ -43,12 +52,12 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	args.PeerCidr = cfg.Topology.PeerVpcCidr
 	args.PeerPorts = crossRegionPorts
 	args.Tags = cfg.tags()
-	cl, err := cluster.New(ctx, region, args)
+	cl, err := cluster.New(ctx, cfg.name("cluster"), args, cfg.aliases("cluster"))
 	if err != nil {
 		return err
 	}
 	sources := networkSources(cl)
-	adds, err := addons.New(ctx, region+"-addons", addons.Args{
+	adds, err := addons.New(ctx, cfg.name("addons"), addons.Args{
 		ClusterName:  cl.ClusterName,
 		VpcID:        cl.VpcID,
 		Region:       cl.Region,
@@ -56,11 +65,11 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		Partition:    cl.Partition,
 		Tags:         cfg.tags(),
 		ControlPlane: sources.ControlPlane, MonitoringNamespace: alerting.DefaultNamespace,
-	}, pulumi.Provider(cl.Provider))
+	}, pulumi.Provider(cl.Provider), cfg.aliases("addons"))
 	if err != nil {
 		return err
 	}
-	mon, err := monitoring.New(ctx, region+"-monitoring", monitoring.Args{
+	mon, err := monitoring.New(ctx, cfg.name("monitoring"), monitoring.Args{
 		Namespace:                alerting.DefaultNamespace,
 		Sources:                  sources,
 		AppNamespace:             cfg.DNS.Backend.Namespace,
@@ -75,22 +84,22 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		Partition:                cl.Partition,
 		OIDC:                     cl.OIDC,
 		Tags:                     cfg.tags(),
-	}, pulumi.Provider(cl.Provider))
+	}, pulumi.Provider(cl.Provider), cfg.aliases("monitoring"))
 	if err != nil {
 		return err
 	}
 	if cfg.Cluster.GPU.Enabled {
 		// The pool's device plugin and DCGM exporter (the pool itself is
 		// the cluster's node group "gpu").
-		if _, err := gpu.New(ctx, region+"-gpu", gpu.Args{
+		if _, err := gpu.New(ctx, cfg.name("gpu"), gpu.Args{
 			MonitoringNamespace: alerting.DefaultNamespace, MonitoringDependsOn: mon.Ready, Tags: cfg.tags(),
-		}, pulumi.Provider(cl.Provider)); err != nil {
+		}, pulumi.Provider(cl.Provider), cfg.aliases("gpu")); err != nil {
 			return err
 		}
 	}
-	appNS, err := apps.NewNamespace(ctx, region+"-apps", cfg.DNS.Backend.Namespace, apps.Ingress{
+	appNS, err := apps.NewNamespace(ctx, cfg.name("apps"), cfg.DNS.Backend.Namespace, apps.Ingress{
 		PublicLoadBalancers: sources.PublicLoadBalancers, APIPort: cfg.DNS.Backend.Port, MonitoringNamespace: alerting.DefaultNamespace,
-	}, pulumi.Provider(cl.Provider))
+	}, cfg.Keep, pulumi.Provider(cl.Provider), cfg.aliases("apps"))
 	if err != nil {
 		return err
 	}
@@ -99,7 +108,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	redisArgs.MonitoringDependsOn = mon.Ready
 	redisArgs.ZoneSubnets = cl.PrivateSubnetCIDRs
 	redisArgs.CertManagerDependsOn = []pulumi.Resource{adds.CertManager.Helm}
-	rc, err := redis.New(ctx, region+"-redis", redisArgs, pulumi.Provider(cl.Provider))
+	rc, err := redis.New(ctx, cfg.name("redis"), redisArgs, pulumi.Provider(cl.Provider), cfg.aliases("redis"))
 	if err != nil {
 		return err
 	}
@@ -129,7 +138,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if _, err := costs.New(ctx, region+"-costs", costs.Args{
+	if _, err := costs.New(ctx, cfg.name("costs"), costs.Args{
 		ClusterName: cfg.Cluster.Name, KubernetesVersion: cfg.Cluster.Version,
 		AwsRegion: cl.Region, AccountID: cl.AccountID, Partition: cl.Partition, OIDC: cl.OIDC,
 		MonitoringNamespace: alerting.DefaultNamespace, DependsOn: []pulumi.Resource{mon.Stack},
@@ -143,10 +152,10 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		VPADependsOn: []pulumi.Resource{appNS.Resource, rc.NamespaceResource, db.NamespaceResource},
 		Kubecost:     costs.Kubecost{SlackWebhookURL: cfg.Alerting.SlackWebhookURL, StorageClass: cluster.StorageClassName},
 		Tags:         cfg.tags(),
-	}, pulumi.Provider(cl.Provider)); err != nil {
+	}, pulumi.Provider(cl.Provider), cfg.aliases("costs")); err != nil {
 		return err
 	}
-	if _, err := reports.New(ctx, region+"-reports", reports.Args{
+	if _, err := reports.New(ctx, cfg.name("reports"), reports.Args{
 		Namespace: alerting.DefaultNamespace, Region: region,
 		PrometheusURL: monitoring.QueryFrontendURL(alerting.DefaultNamespace), KubecostURL: costs.KubecostURL,
 		SlackWebhookURL: cfg.Alerting.SlackWebhookURL,
@@ -154,7 +163,7 @@ func DeployRegion(ctx *pulumi.Context, cfg *Config) error {
 		DependsOn: []pulumi.Resource{mon.NamespaceResource},
 		Keep:      cfg.Keep,
 		Tags:      cfg.tags(),
-	}, pulumi.Provider(cl.Provider)); err != nil {
+	}, pulumi.Provider(cl.Provider), cfg.aliases("reports")); err != nil {
 		return err
 	}
 	exports := pulumi.Map{
@@ -294,7 +303,7 @@ func deployPostgres(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer 
 		return nil, fmt.Errorf("stack %s: Postgres replicates from %s (tars:topology.postgresPrimary), but %v: run `pulumi up -s %s` first, then this stack", cfg.Stack, t.PostgresPrimary, missing, t.PeerStack)
 	}
 	a.Sources = networkSources(cl)
-	return postgres.New(ctx, t.Region+"-postgres", a, pulumi.Provider(cl.Provider))
+	return postgres.New(ctx, cfg.name("postgres"), a, pulumi.Provider(cl.Provider), cfg.aliases("postgres"))
 }
 
 // deployGrafana creates the region's Grafana on its database: the local
@@ -311,7 +320,7 @@ func deployGrafana(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, mon *m
 	a.DependsOn = append([]pulumi.Resource{mon.Stack}, db.ServiceDatabases...)
 	a.IngressDependsOn = []pulumi.Resource{controller}
 	a.Tags = cfg.tags()
-	_, err := monitoring.NewGrafana(ctx, cfg.Topology.Region+"-grafana", a, pulumi.Provider(cl.Provider))
+	_, err := monitoring.NewGrafana(ctx, cfg.name("grafana"), a, pulumi.Provider(cl.Provider), cfg.aliases("grafana"))
 	return err
 }
 
@@ -359,7 +368,7 @@ func deployJWT(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *peer
 		}
 		args.Key = key
 	}
-	return apps.NewJWTSecret(ctx, cfg.Topology.Region+"-jwt", args, pulumi.Parent(ns), pulumi.DependsOn([]pulumi.Resource{ns.Resource}))
+	return apps.NewJWTSecret(ctx, cfg.name("jwt"), args, pulumi.Parent(ns), pulumi.DependsOn([]pulumi.Resource{ns.Resource}), cfg.aliases("jwt"))
 }
 
 // deployEdge creates the region's public edge
@@ -382,7 +391,7 @@ func deployEdge(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer *pee
 		}
 		a.PeerPool, _ = v.(string)
 	}
-	return geodns.New(ctx, cfg.Topology.Region+"-edge", a, pulumi.Provider(cl.Provider))
+	return geodns.New(ctx, cfg.name("edge"), a, pulumi.Provider(cl.Provider), cfg.aliases("edge"))
 }
 
 // deployAlerting creates the region's rules, dashboards and Alertmanager
@@ -402,7 +411,7 @@ func deployAlerting(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, mon *
 		a.PagingDeferred = true
 		a.PagerDutyCriticalKey, a.PagerDutyHighKey = nil, nil
 	default:
-		oc, err := oncall.New(ctx, region+"-oncall", cfg.oncallArgs())
+		oc, err := oncall.New(ctx, cfg.name("oncall"), cfg.oncallArgs(), cfg.aliases("oncall"))
 		if err != nil {
 			return err
 		}
@@ -410,7 +419,7 @@ func deployAlerting(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, mon *
 		a.PagerDutyHighKey = oc.Keys[slo.P1]
 		a.PagerDutyModerateKey = oc.Keys[slo.P2]
 	}
-	_, err := alerting.New(ctx, region+"-alerting", a, pulumi.Provider(cl.Provider))
+	_, err := alerting.New(ctx, cfg.name("alerting"), a, pulumi.Provider(cl.Provider), cfg.aliases("alerting"))
 	return err
 }
 
@@ -438,7 +447,7 @@ func deployChromaDB(ctx *pulumi.Context, cfg *Config, cl *cluster.Cluster, peer 
 			a.Peer = p
 		}
 	}
-	return chromadb.New(ctx, t.Region+"-chromadb", a, pulumi.Provider(cl.Provider))
+	return chromadb.New(ctx, cfg.name("chromadb"), a, pulumi.Provider(cl.Provider), cfg.aliases("chromadb"))
 }
 
 // OwnsOnCall reports whether this stack creates the PagerDuty rotation,

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tars-platform/infra/components/chromadb"
-	"github.com/tars-platform/infra/components/cluster"
 	"github.com/tars-platform/infra/stacks"
 	"github.com/tars-platform/infra/tests/harness"
 )
@@ -27,9 +26,11 @@ func TestChromaDBRunsOnTheEncryptedClass(t *testing.T) {
 		assert.Equal(t, "tars", get(sts, "metadata.namespace"))
 		claim := asMap(asList(get(sts, "spec.volumeClaimTemplates"))[0])
 		assert.Equal(t, "100Gi", get(claim, "spec.resources.requests.storage"), stack)
-		assert.Equal(t, cluster.StorageClassName, get(claim, "spec.storageClassName"))
-		class := one(t, g, "kubernetes:storage.k8s.io/v1:StorageClass", stack+"-"+cluster.StorageClassName).PlainInputs()
+		assert.Equal(t, "gp3-encrypted-retain", get(claim, "spec.storageClassName"))
+		class := one(t, g, "kubernetes:storage.k8s.io/v1:StorageClass", stack+"-gp3-encrypted-retain").PlainInputs()
 		assert.Equal(t, "true", fmt.Sprint(get(class, "parameters.encrypted")), "the class the claim names encrypts")
+		assert.Equal(t, "Retain", get(class, "reclaimPolicy"), "a deleted claim leaves its volume")
+		assert.True(t, one(t, g, "kubernetes:apps/v1:StatefulSet", stack+"-chromadb").Protect, "%s: the StatefulSet is protected", stack)
 		assert.Equal(t, "Retain", get(sts, "spec.persistentVolumeClaimRetentionPolicy.whenDeleted"))
 
 		spec := asMap(get(sts, "spec.template.spec"))

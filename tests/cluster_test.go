@@ -43,7 +43,7 @@ var clusterCounts = map[string]int{
 	"aws:iam/rolePolicy:RolePolicy":                           1, // flow logs into their group
 	"aws:iam/rolePolicyAttachment:RolePolicyAttachment":       5,
 	"pulumi:providers:kubernetes":                             1,
-	"kubernetes:storage.k8s.io/v1:StorageClass":               1,
+	"kubernetes:storage.k8s.io/v1:StorageClass":               2, // Delete (scratch, the default) and Retain (data)
 }
 
 // infraCounts counts the resources of the cluster and peering components.
@@ -335,6 +335,18 @@ func TestClusterStorageClassAndProvider(t *testing.T) {
 	assert.Equal(t, map[string]any{"type": "gp3", "encrypted": "true", "fsType": "ext4"}, sc.Input("parameters"))
 	assert.Equal(t, "true", sc.Input("metadata.annotations").(map[string]any)["storageclass.kubernetes.io/is-default-class"])
 	assert.Equal(t, "WaitForFirstConsumer", sc.Input("volumeBindingMode"))
+	assert.Equal(t, "Delete", sc.Input("reclaimPolicy"), "the default class is for scratch")
+	// Issue #25: every data volume's class keeps the volume when its
+	// claim goes; it is never the default (a claim that names no class is
+	// scratch).
+	data := one(t, g, "kubernetes:storage.k8s.io/v1:StorageClass", "us-east-gp3-encrypted-retain")
+	assert.Equal(t, "gp3-encrypted-retain", data.Input("metadata.name"))
+	assert.Equal(t, "Retain", data.Input("reclaimPolicy"))
+	assert.Equal(t, "false", data.Input("metadata.annotations").(map[string]any)["storageclass.kubernetes.io/is-default-class"])
+	for _, k := range []string{"provisioner", "parameters", "volumeBindingMode"} {
+		assert.Equal(t, sc.Input(k), data.Input(k), "the Retain class is the same encrypted gp3 as the default: %s", k)
+	}
+	assert.Equal(t, true, data.Input("allowVolumeExpansion"), "a data volume can grow")
 	provider := one(t, g, "pulumi:providers:kubernetes", "us-east-k8s")
 	assert.True(t, strings.HasPrefix(sc.Provider, provider.URN+"::"), "the StorageClass deploys through the cluster's provider")
 	assert.True(t, provider.IsSecret("kubeconfig"), "the kubeconfig stays a Pulumi secret")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -64,7 +65,10 @@ func TestPlanText(t *testing.T) {
 	for _, want := range []string{
 		"Stack us-east\n",
 		"tars:cluster:Cluster  us-east [component]\n",
-		"  aws:eks/cluster:Cluster  us-east-eks\n",
+		"  aws:eks/cluster:Cluster  us-east-eks  {protect, dependsOn=",
+		"    aws:s3/bucketPolicy:BucketPolicy  us-east-postgres-wal  {retainOnDelete, dependsOn=2}\n",
+		"Protected (a destroy, or a change that deletes or replaces one, is refused): ",
+		"  kubernetes:postgresql.cnpg.io/v1:Cluster  us-east-postgres-cluster  (retained on delete)\n",
 		"tars:cluster:Peering  us-east-to-us-west [component]\n",
 		"    3  aws:ec2/natGateway:NatGateway\n",
 		fmt.Sprintf("Total: %d resources (%d custom, %d components)\n", len(g.Resources), len(g.Resources)-components(g), components(g)),
@@ -74,7 +78,9 @@ func TestPlanText(t *testing.T) {
 	}
 	// Every resource appears exactly once in the tree.
 	for _, r := range g.Resources {
-		assert.Equal(t, 1, strings.Count(out, r.Type+"  "+r.Name+"\n")+strings.Count(out, r.Type+"  "+r.Name+" [component]\n"), r.Name)
+		line := regexp.MustCompile(`(?m)^ *` + regexp.QuoteMeta(r.Type+"  "+r.Name) + `( \[component\])?(  \{[^}]*\})?$`)
+		tree, _, _ := strings.Cut(out, "\nProtected (")
+		assert.Len(t, line.FindAllString(tree, -1), 1, r.Name)
 	}
 }
 

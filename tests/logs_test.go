@@ -76,7 +76,7 @@ func TestLogsLokiCarriesTheSeedSettings(t *testing.T) {
 		claims := asList(asMap(sts["spec"])["volumeClaimTemplates"])
 		require.Len(t, claims, 1, stack)
 		assert.Equal(t, "50Gi", get(claims[0], "spec.resources.requests.storage"), "%s: seed 003's 50Gi", stack)
-		assert.Equal(t, "gp3-encrypted", get(claims[0], "spec.storageClassName"), stack)
+		assert.Equal(t, "gp3-encrypted-retain", get(claims[0], "spec.storageClassName"), "%s: the Retain class", stack)
 		env := containerEnv(sts, "loki-sc-rules")
 		folder, label, ns := env["FOLDER"], env["LABEL"], env["NAMESPACE"]
 		assert.Equal(t, "/rules/fake", folder, "%s: the single tenant's rule directory", stack)

@@ -92,7 +92,7 @@ func TestMonitoringPrometheusCarriesTheSeedSettings(t *testing.T) {
 		assert.Equal(t, "80GB", spec["retentionSize"], stack)
 		claim := asMap(asMap(asMap(spec["storage"])["volumeClaimTemplate"])["spec"])
 		assert.Equal(t, "100Gi", asMap(asMap(claim["resources"])["requests"])["storage"], "%s: seed 000's 100 GB per replica", stack)
-		assert.Equal(t, "gp3-encrypted", claim["storageClassName"], stack)
+		assert.Equal(t, "gp3-encrypted-retain", claim["storageClassName"], "%s: the Retain class", stack)
 		assert.Equal(t, map[string]any{"region": stack}, spec["externalLabels"], stack)
 		assert.Equal(t, "prometheus_replica", spec["replicaExternalLabelName"], stack)
 		assert.EqualValues(t, 200000, spec["enforcedSampleLimit"], "%s: the per-target series guard", stack)

@@ -75,6 +75,8 @@ func marshal(t *testing.T, r policyx.AnalyzerResource) *pulumirpc.AnalyzerResour
 	return &pulumirpc.AnalyzerResource{
 		Type: r.Type, Name: r.Name, Urn: r.URN, Parent: r.Parent, Properties: props,
 		Dependencies: r.Dependencies, PropertyDependencies: deps,
+		// The engine sends the options the policies read (protect).
+		Options: &pulumirpc.AnalyzerResourceOptions{Protect: r.Options.Protect},
 	}
 }
 
@@ -143,5 +145,5 @@ func TestPolicyPackOverGRPC(t *testing.T) {
 	slices.Sort(remote)
 	slices.Sort(want)
 	assert.Equal(t, want, remote)
-	assert.Len(t, want, 11, "a KMS violation for each of the six keys (EKS secrets, Postgres WAL, Thanos blocks, Loki chunks, ChromaDB snapshots, SLO reports), four for the bare bucket and the cost advisory")
+	assert.Len(t, want, 12, "a KMS violation for each of the six keys (EKS secrets, Postgres WAL, Thanos blocks, Loki chunks, ChromaDB snapshots, SLO reports), five for the bare bucket (four baseline, unprotected) and the cost advisory")
 }

@@ -85,7 +85,7 @@ func TestPostgresClusterCarriesTheSeedSettings(t *testing.T) {
 	assert.Equal(t, "4096Mi", get(res, "limits.memory"))
 	// Encrypted gp3 volumes, WAL on its own.
 	for _, vol := range []string{"storage", "walStorage"} {
-		assert.Equal(t, "gp3-encrypted", get(spec, vol+".storageClass"), vol)
+		assert.Equal(t, "gp3-encrypted-retain", get(spec, vol+".storageClass"), "%s: the Retain class", vol)
 	}
 	assert.Equal(t, "100Gi", get(spec, "storage.size"))
 	assert.Equal(t, "20Gi", get(spec, "walStorage.size"))

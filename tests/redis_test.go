@@ -85,7 +85,9 @@ func TestRedisGraphCarriesTheSeedSettings(t *testing.T) {
 		m := c.(map[string]any)
 		claims[m["metadata"].(map[string]any)["name"].(string)] = m["spec"].(map[string]any)["storageClassName"].(string)
 	}
-	assert.Equal(t, map[string]string{"data": "gp3-encrypted", "cluster-state": "gp3-encrypted"}, claims)
+	assert.Equal(t, map[string]string{"data": "gp3-encrypted-retain", "cluster-state": "gp3-encrypted-retain"}, claims)
+	assert.Equal(t, "Retain", sts.Input("spec.persistentVolumeClaimRetentionPolicy.whenDeleted"), "a deleted StatefulSet keeps its claims")
+	assert.True(t, sts.Protect, "the StatefulSet is protected")
 
 	pdb := one(t, g, "kubernetes:policy/v1:PodDisruptionBudget", "us-east-redis")
 	assert.EqualValues(t, 1, pdb.Input("spec.maxUnavailable"))

@@ -137,7 +137,7 @@ func TestTracesOpenSearch(t *testing.T) {
 		claims := asList(get(sts, "spec.volumeClaimTemplates"))
 		require.Len(t, claims, 1, stack)
 		assert.Equal(t, "30Gi", get(claims[0], "spec.resources.requests.storage"), stack)
-		assert.Equal(t, "gp3-encrypted", get(claims[0], "spec.storageClassName"), stack)
+		assert.Equal(t, "gp3-encrypted-retain", get(claims[0], "spec.storageClassName"), "%s: the Retain class", stack)
 		for _, c := range append(asList(podSpec(sts)["initContainers"]), asList(podSpec(sts)["containers"])...) {
 			assert.NotEqual(t, true, get(c, "securityContext.privileged"), "%s: %v runs privileged", stack, asMap(c)["name"])
 		}

@@ -6,6 +6,7 @@ package apps
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/internal/keep"
 
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -59,8 +60,10 @@ func (in Ingress) policies() []netpol.Policy {
 }
 
 // NewNamespace creates the services' namespace with Pod Security admission
-// at PodSecurity. Pass the cluster's Kubernetes provider in opts.
-func NewNamespace(ctx *pulumi.Context, name, namespace string, in Ingress, opts ...pulumi.ResourceOption) (*Namespace, error) {
+// at PodSecurity. It holds ChromaDB's claim, so deleting it deletes data:
+// it is protected as keep says and retained on delete. Pass the cluster's
+// Kubernetes provider in opts.
+func NewNamespace(ctx *pulumi.Context, name, namespace string, in Ingress, keep keep.Keep, opts ...pulumi.ResourceOption) (*Namespace, error) {
 	if !check.DNSLabel(namespace, 63) {
 		return nil, fmt.Errorf("apps %s: namespace (%q) must be a Kubernetes namespace name", name, namespace)
 	}
@@ -73,7 +76,7 @@ func NewNamespace(ctx *pulumi.Context, name, namespace string, in Ingress, opts 
 			Labels:      pulumi.ToStringMap(podsecurity.With(PodSecurity.Labels(), map[string]string{"app.kubernetes.io/part-of": "tars"})),
 			Annotations: pulumi.ToStringMap(PodSecurity.Annotations()),
 		},
-	}, pulumi.Parent(n))
+	}, append([]pulumi.ResourceOption{pulumi.Parent(n)}, keep.Data()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("apps %s: namespace: %w", name, err)
 	}

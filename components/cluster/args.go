@@ -128,6 +128,9 @@ type Args struct {
 	Tags map[string]string `json:"-"`
 	// Keep protects the EKS cluster and its secrets key (tars:protect).
 	Keep keep.Keep `json:"-"`
+
+	// component is the component's name (set by New; nameTag).
+	component string
 }
 
 // cloudWatchRetentionDays are the values CloudWatch Logs accepts.

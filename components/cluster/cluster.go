@@ -8,6 +8,7 @@ package cluster
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws"
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
@@ -90,6 +91,7 @@ func New(ctx *pulumi.Context, name string, args Args, opts ...pulumi.ResourceOpt
 	if err := ctx.RegisterComponentResource(TypeToken, name, c, opts...); err != nil {
 		return nil, fmt.Errorf("cluster %s: register: %w", name, err)
 	}
+	args.component = name
 	callerArn, err := c.lookupAccount(ctx, args.AvailabilityZones)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
@@ -180,6 +182,14 @@ func (c *Cluster) lookupAccount(ctx *pulumi.Context, n int) (string, error) {
 }
 
 // tags merges the caller's tags with resource-specific ones.
+// nameTag is the Name tag of the child of a logical name: the EKS
+// cluster's name in place of the component's, so renaming the component
+// (stacks.Renames) changes no tag; "us-east-private-us-east-1a" of cluster
+// tars-us-east is "tars-us-east-private-us-east-1a".
+func (a Args) nameTag(logical string) string {
+	return a.Name + strings.TrimPrefix(logical, a.component)
+}
+
 func tags(base map[string]string, extra map[string]string) pulumi.StringMap {
 	out := pulumi.StringMap{}
 	for k, v := range base {

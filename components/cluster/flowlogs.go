@@ -61,7 +61,7 @@ func (c *Cluster) newFlowLogs(ctx *pulumi.Context, name string, a Args, vpc *ec2
 		LogDestination:         group.Arn,
 		IamRoleArn:             role.Arn,
 		MaxAggregationInterval: pulumi.Int(FlowLogAggregationSeconds),
-		Tags:                   tags(a.Tags, map[string]string{"Name": name}),
+		Tags:                   tags(a.Tags, map[string]string{"Name": a.nameTag(name)}),
 	}, parent, pulumi.DependsOn([]pulumi.Resource{rp}))
 	if err != nil {
 		return fmt.Errorf("flow log: %w", err)

@@ -49,7 +49,7 @@ func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network
 		CidrBlock:          pulumi.String(a.VpcCidr),
 		EnableDnsHostnames: pulumi.Bool(true), // EKS private endpoint resolution needs both
 		EnableDnsSupport:   pulumi.Bool(true),
-		Tags:               tags(a.Tags, map[string]string{"Name": name}),
+		Tags:               tags(a.Tags, map[string]string{"Name": a.nameTag(name)}),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -59,14 +59,14 @@ func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network
 	}
 	igw, err := ec2.NewInternetGateway(ctx, name+"-igw", &ec2.InternetGatewayArgs{
 		VpcId: vpc.ID(),
-		Tags:  tags(a.Tags, map[string]string{"Name": name}),
+		Tags:  tags(a.Tags, map[string]string{"Name": a.nameTag(name)}),
 	}, parent)
 	if err != nil {
 		return nil, err
 	}
 	publicRT, err := ec2.NewRouteTable(ctx, name+"-public", &ec2.RouteTableArgs{
 		VpcId: vpc.ID(),
-		Tags:  tags(a.Tags, map[string]string{"Name": name + "-public"}),
+		Tags:  tags(a.Tags, map[string]string{"Name": a.nameTag(name + "-public")}),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network
 		}
 		rt, err := ec2.NewRouteTable(ctx, name+"-private-"+az, &ec2.RouteTableArgs{
 			VpcId: vpc.ID(),
-			Tags:  tags(a.Tags, map[string]string{"Name": name + "-private-" + az}),
+			Tags:  tags(a.Tags, map[string]string{"Name": a.nameTag(name + "-private-" + az)}),
 		}, parent)
 		if err != nil {
 			return nil, err
@@ -136,7 +136,7 @@ func (c *Cluster) newNetwork(ctx *pulumi.Context, name string, a Args) (*network
 func newNAT(ctx *pulumi.Context, name string, a Args, subnet *ec2.Subnet, igw *ec2.InternetGateway, parent pulumi.ResourceOption) (*ec2.NatGateway, error) {
 	eip, err := ec2.NewEip(ctx, name, &ec2.EipArgs{
 		Domain: pulumi.String("vpc"),
-		Tags:   tags(a.Tags, map[string]string{"Name": name}),
+		Tags:   tags(a.Tags, map[string]string{"Name": a.nameTag(name)}),
 	}, parent)
 	if err != nil {
 		return nil, err
@@ -144,14 +144,14 @@ func newNAT(ctx *pulumi.Context, name string, a Args, subnet *ec2.Subnet, igw *e
 	return ec2.NewNatGateway(ctx, name, &ec2.NatGatewayArgs{
 		AllocationId: eip.ID(),
 		SubnetId:     subnet.ID(),
-		Tags:         tags(a.Tags, map[string]string{"Name": name}),
+		Tags:         tags(a.Tags, map[string]string{"Name": a.nameTag(name)}),
 	}, parent, pulumi.DependsOn([]pulumi.Resource{igw})) // a NAT needs the IGW attached first
 }
 
 // newSubnet creates a subnet tagged for the cluster and, unless roleTag is
 // "", for load balancers of one kind, associated with a route table.
 func newSubnet(ctx *pulumi.Context, name, az, cidr, roleTag string, vpc *ec2.Vpc, rt *ec2.RouteTable, a Args, parent pulumi.ResourceOption) (*ec2.Subnet, error) {
-	t := map[string]string{"Name": name, clusterTag(a.Name): "shared"}
+	t := map[string]string{"Name": a.nameTag(name), clusterTag(a.Name): "shared"}
 	if roleTag != "" {
 		t[roleTag] = "1"
 	}

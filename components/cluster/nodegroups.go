@@ -84,7 +84,7 @@ func (c *Cluster) newNodeGroup(ctx *pulumi.Context, name string, a Args, g NodeG
 		},
 		TagSpecifications: ec2.LaunchTemplateTagSpecificationArray{&ec2.LaunchTemplateTagSpecificationArgs{
 			ResourceType: pulumi.String("instance"),
-			Tags:         tags(a.Tags, map[string]string{"Name": name}),
+			Tags:         tags(a.Tags, map[string]string{"Name": a.nameTag(name)}),
 		}},
 		UpdateDefaultVersion: pulumi.Bool(true),
 		Tags:                 tags(a.Tags, nil),

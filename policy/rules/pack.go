@@ -36,6 +36,7 @@ func Policies() []policyx.Policy {
 	out = append(out, metricsPolicies()...)
 	out = append(out, postgresPolicies()...)
 	out = append(out, costPolicies()...)
+	out = append(out, statefulPolicies()...)
 	out = append(out, stackPolicies()...)
 	return out
 }

@@ -154,3 +154,20 @@ func (r *Rig) newStack(ctx context.Context, name string) (auto.Stack, error) {
 // Order is the first deployment's order (README "Deploy for real"), plus
 // the run of us-east that joins the two databases once us-west has one.
 var Order = []string{"us-west", "us-east", "us-west", "us-east"}
+
+// CLI runs the Pulumi CLI on a stack of the rig (`pulumi <args> -s
+// stack`) in its work directory with its backend, passphrase and
+// stand-ins, as an SRE runs it by hand (no Automation API flags): its
+// stdout, stderr and exit code.
+func (r *Rig) CLI(ctx context.Context, stack string, args ...string) (stdout, stderr string, code int, err error) {
+	cfg, err := harness.LoadStackConfig(r.repo, stack)
+	if err != nil {
+		return "", "", -1, err
+	}
+	region, _ := cfg.Values["aws:region"].(string)
+	env := []string{"TARS_FAKECLOUD_REGION=" + region}
+	for k, v := range r.env {
+		env = append(env, k+"="+v)
+	}
+	return r.cli.Run(ctx, r.Work, nil, nil, nil, env, append(args, "--stack", stack)...)
+}

@@ -51,7 +51,7 @@ func (g *Graph) JSON() JSONPlan {
 		}
 		o := JSONOptions{
 			Protect: r.Protect, RetainOnDelete: r.RetainOnDelete, DeleteBeforeReplace: r.DeleteBeforeReplace,
-			IgnoreChanges: r.IgnoreChanges, ReplaceOnChanges: r.ReplaceOnChanges, Aliases: r.Aliases, DependsOn: r.Dependencies,
+			IgnoreChanges: nonEmpty(r.IgnoreChanges), ReplaceOnChanges: nonEmpty(r.ReplaceOnChanges), Aliases: nonEmpty(r.Aliases), DependsOn: nonEmpty(r.Dependencies),
 		}
 		if !reflect.ValueOf(o).IsZero() {
 			jr.Options = &o
@@ -209,4 +209,12 @@ func (g *Graph) missingSecrets() []string {
 		}
 	}
 	return out
+}
+
+// nonEmpty is nil for an empty list (omitted from the JSON form).
+func nonEmpty(v []string) []string {
+	if len(v) == 0 {
+		return nil
+	}
+	return v
 }
