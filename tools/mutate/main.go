@@ -267,7 +267,7 @@ var mutations = []mutation{
 		Old: `out = append\(out, pulumi\.Alias\{Name: pulumi\.String\(former\)\}\)`, New: "_ = former",
 		Pkg: "./tests", Tests: "TestRenamesAliasTheFormerName|TestEngineKeepsTheStatefulResources"},
 	{ID: "name-tag-from-component", What: "the cluster's Name tags carry the component's name again (a rename updates them)", File: "components/cluster/cluster.go",
-		Old: `return a\.Name \+ strings\.TrimPrefix\(logical, a\.component\)`, New: "return logical",
+		Old: `return a\.Name \+ strings\.TrimPrefix\(logical, a\.component\)`, New: `return logical + strings.TrimPrefix("", a.component)`,
 		Pkg: "./tests", Tests: "TestEngineKeepsTheStatefulResources"},
 	{ID: "label-syntax", What: "node-group labels not checked", File: "components/cluster/args.go",
 		Old: `if errs := validation\.IsQualifiedName\(k\); len\(errs\) > 0 \{`, New: "if errs := []string(nil); len(errs) > 0 {",
