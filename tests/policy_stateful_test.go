@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -210,7 +211,7 @@ func TestPolicyStatefulFailAndPass(t *testing.T) {
 func TestPolicyStatefulDescriptions(t *testing.T) {
 	seen := map[string]string{}
 	for _, p := range rules.Policies() {
-		if !containsString(statefulPolicyNames, p.Name()) {
+		if !slices.Contains(statefulPolicyNames, p.Name()) {
 			continue
 		}
 		assert.Equal(t, policyx.EnforcementLevelMandatory, p.EnforcementLevel(), p.Name())
@@ -218,15 +219,6 @@ func TestPolicyStatefulDescriptions(t *testing.T) {
 		seen[p.Description()] = p.Name()
 	}
 	assert.Len(t, seen, len(statefulPolicyNames))
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // statefulExpected are the stateful resources each real stack must list
