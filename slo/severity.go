@@ -144,3 +144,9 @@ func CloudflareFailoverWorstCase(interval time.Duration, consecutiveDown int) ti
 // calls, the audit trail, authentication decisions) for 90 days: the
 // cluster's default, and the least the policy pack accepts.
 const ControlPlaneLogRetentionDays = 90
+
+// KMSDeletionWindowDays is every KMS key's pending-deletion window: the
+// longest AWS allows, so a key scheduled for deletion by mistake (a
+// destroy, a key leaving the program) stays recoverable that long (issue
+// #25). The program sets it and the policy pack requires it.
+const KMSDeletionWindowDays = 30

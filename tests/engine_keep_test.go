@@ -78,36 +78,6 @@ func reaches(deps map[string][]string, urn string, targets []string) bool {
 	return false
 }
 
-// diffStep is a planned step with the properties it changes.
-type diffStep struct {
-	Op, Type, URN string
-	Diffs         []string
-}
-
-// previewDiffs runs a preview and returns its steps other than "same",
-// with their changed properties.
-func previewDiffs(ctx context.Context, t *testing.T, st auto.Stack, log *strings.Builder) []diffStep {
-	t.Helper()
-	ch := make(chan events.EngineEvent)
-	var steps []diffStep
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for e := range ch {
-			if e.ResourcePreEvent != nil {
-				m := e.ResourcePreEvent.Metadata
-				if string(m.Op) != "same" && string(m.Op) != "read" {
-					steps = append(steps, diffStep{string(m.Op), m.Type, m.URN, m.Diffs})
-				}
-			}
-		}
-	}()
-	_, err := st.Preview(ctx, optpreview.EventStreams(ch), optpreview.ProgressStreams(log))
-	<-done
-	require.NoError(t, err, log.String())
-	return steps
-}
-
 // exportState is the stack's state as the backend holds it.
 func exportState(ctx context.Context, t *testing.T, st auto.Stack) []stateResource {
 	t.Helper()
@@ -122,25 +92,6 @@ func exportState(ctx context.Context, t *testing.T, st auto.Stack) []stateResour
 
 // urnName is the logical name at the end of a URN.
 func urnName(urn string) string { return urn[strings.LastIndex(urn, "::")+2:] }
-
-// engineErrors runs fn with an event stream and returns the engine's error
-// diagnostics (what the CLI prints under "Diagnostics").
-func engineErrors(fn func(chan<- events.EngineEvent) error) ([]string, error) {
-	ch := make(chan events.EngineEvent)
-	var diags []string
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for e := range ch {
-			if d := e.DiagnosticEvent; d != nil && d.Severity == "error" {
-				diags = append(diags, d.Message)
-			}
-		}
-	}()
-	err := fn(ch)
-	<-done
-	return diags, err
-}
 
 // named are the URNs the messages quote after a prefix ("resource ",
 // "unable to replace resource ").
@@ -176,19 +127,12 @@ func TestEngineKeepsTheStatefulResources(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	rig, err := engine.New("..", t.TempDir())
-	require.NoError(t, err)
 	// us-east reads us-west's outputs: the first two runs of the README's
 	// order (engine.Order) give us-east its database.
 	const stack = "us-east"
 	var logs strings.Builder
-	for _, name := range engine.Order[:2] {
-		st, err := rig.Stack(ctx, name)
-		require.NoError(t, err)
-		_, err = st.Up(ctx, optup.ProgressStreams(&logs))
-		require.NoError(t, err, logs.String())
-	}
 	require.Equal(t, stack, engine.Order[1])
+	rig := deploy(ctx, t, &logs, engine.Order[:2])
 	st, err := rig.Stack(ctx, stack)
 	require.NoError(t, err)
 
@@ -222,7 +166,7 @@ func TestEngineKeepsTheStatefulResources(t *testing.T) {
 	}
 
 	// 1. A destroy is refused. Its preview names every protected resource.
-	diags, err := engineErrors(func(ch chan<- events.EngineEvent) error {
+	_, diags, err := watch(func(ch chan<- events.EngineEvent) error {
 		_, err := st.PreviewDestroy(ctx, optdestroy.EventStreams(ch))
 		return err
 	})
@@ -267,7 +211,7 @@ func TestEngineKeepsTheStatefulResources(t *testing.T) {
 	}
 	set("tars:redis.storageGiB", "40")
 	set("tars:cluster.name", "tars-us-east-2")
-	diags, err = engineErrors(func(ch chan<- events.EngineEvent) error {
+	_, diags, err = watch(func(ch chan<- events.EngineEvent) error {
 		_, err := st.Preview(ctx, optpreview.EventStreams(ch))
 		return err
 	})
@@ -303,7 +247,7 @@ func TestEngineKeepsTheStatefulResources(t *testing.T) {
 	st.Workspace().SetProgram(stacks.DeployWith(renames))
 	plog.Reset()
 	var changes []string
-	for _, s := range previewDiffs(ctx, t, st, &plog) {
+	for _, s := range preview(ctx, t, st, &plog) {
 		changes = append(changes, s.Op+" "+s.Type+" "+urnName(s.URN)+" "+strings.Join(s.Diffs, ","))
 	}
 	assert.Empty(t, changes, "renaming the components changes nothing but URNs (no replacement, no update: no tag carries a component's name)")

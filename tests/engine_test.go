@@ -28,13 +28,18 @@ import (
 // The engine tier (issue #20): both stacks through the real Pulumi engine
 // offline. Set TARS_SKIP_ENGINE=1 to skip it.
 
-// step is one planned step of a preview.
-type step struct{ Op, Type, URN string }
+// step is one planned step of an operation, with the properties it
+// changes.
+type step struct {
+	Op, Type, URN string
+	Diffs         []string
+}
 
-// preview runs a preview and returns its steps other than "same".
-func preview(ctx context.Context, t *testing.T, st auto.Stack, log *strings.Builder) []step {
+// watch runs an engine operation with an event stream and returns its
+// steps other than "same" and "read", and the engine's error diagnostics
+// (what the CLI prints under "Diagnostics").
+func watch(op func(chan<- events.EngineEvent) error) (steps []step, diags []string, err error) {
 	ch := make(chan events.EngineEvent)
-	var steps []step
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -42,13 +47,26 @@ func preview(ctx context.Context, t *testing.T, st auto.Stack, log *strings.Buil
 			if e.ResourcePreEvent != nil {
 				m := e.ResourcePreEvent.Metadata
 				if string(m.Op) != "same" && string(m.Op) != "read" {
-					steps = append(steps, step{string(m.Op), m.Type, m.URN})
+					steps = append(steps, step{string(m.Op), m.Type, m.URN, m.Diffs})
 				}
+			}
+			if d := e.DiagnosticEvent; d != nil && d.Severity == "error" {
+				diags = append(diags, d.Message)
 			}
 		}
 	}()
-	_, err := st.Preview(ctx, optpreview.EventStreams(ch), optpreview.ProgressStreams(log))
+	err = op(ch)
 	<-done
+	return steps, diags, err
+}
+
+// preview runs a preview that must succeed and returns its steps.
+func preview(ctx context.Context, t *testing.T, st auto.Stack, log *strings.Builder) []step {
+	t.Helper()
+	steps, _, err := watch(func(ch chan<- events.EngineEvent) error {
+		_, err := st.Preview(ctx, optpreview.EventStreams(ch), optpreview.ProgressStreams(log))
+		return err
+	})
 	require.NoError(t, err, log.String())
 	return steps
 }
@@ -59,9 +77,15 @@ func raw(d apitype.UntypedDeployment) string { return string(d.Deployment) }
 // deployment in the README's order (engine.Order), logging into logs.
 func deployFirst(ctx context.Context, t *testing.T, logs *strings.Builder) *engine.Rig {
 	t.Helper()
+	return deploy(ctx, t, logs, engine.Order)
+}
+
+// deploy lays out a rig and runs `pulumi up` of the stacks in order.
+func deploy(ctx context.Context, t *testing.T, logs *strings.Builder, order []string) *engine.Rig {
+	t.Helper()
 	rig, err := engine.New("..", t.TempDir())
 	require.NoError(t, err)
-	for i, name := range engine.Order {
+	for i, name := range order {
 		st, err := rig.Stack(ctx, name)
 		require.NoError(t, err)
 		res, err := st.Up(ctx, optup.ProgressStreams(logs))
@@ -99,16 +123,8 @@ func TestEngineDeploysBothStacksAndSettles(t *testing.T) {
 		// The engine's resources are the mock plan's, URN for URN.
 		dep, err := st.Export(ctx)
 		require.NoError(t, err)
-		var state struct {
-			Resources []struct {
-				URN    string `json:"urn"`
-				Type   string `json:"type"`
-				Custom bool   `json:"custom"`
-			} `json:"resources"`
-		}
-		require.NoError(t, json.Unmarshal(dep.Deployment, &state))
 		var engineURNs []string
-		for _, r := range state.Resources {
+		for _, r := range exportState(ctx, t, st) {
 			if r.Type == "pulumi:pulumi:Stack" || strings.HasPrefix(r.Type, "pulumi:providers:") && (strings.HasSuffix(r.URN, "::default") || strings.Contains(r.URN, "::default_")) {
 				continue
 			}

@@ -61,9 +61,9 @@ func (in Ingress) policies() []netpol.Policy {
 
 // NewNamespace creates the services' namespace with Pod Security admission
 // at PodSecurity. It holds ChromaDB's claim, so deleting it deletes data:
-// it is protected as keep says and retained on delete. Pass the cluster's
+// it is protected as k says and retained on delete. Pass the cluster's
 // Kubernetes provider in opts.
-func NewNamespace(ctx *pulumi.Context, name, namespace string, in Ingress, keep keep.Keep, opts ...pulumi.ResourceOption) (*Namespace, error) {
+func NewNamespace(ctx *pulumi.Context, name, namespace string, in Ingress, k keep.Keep, opts ...pulumi.ResourceOption) (*Namespace, error) {
 	if !check.DNSLabel(namespace, 63) {
 		return nil, fmt.Errorf("apps %s: namespace (%q) must be a Kubernetes namespace name", name, namespace)
 	}
@@ -76,7 +76,7 @@ func NewNamespace(ctx *pulumi.Context, name, namespace string, in Ingress, keep 
 			Labels:      pulumi.ToStringMap(podsecurity.With(PodSecurity.Labels(), map[string]string{"app.kubernetes.io/part-of": "tars"})),
 			Annotations: pulumi.ToStringMap(PodSecurity.Annotations()),
 		},
-	}, append([]pulumi.ResourceOption{pulumi.Parent(n)}, keep.Data()...)...)
+	}, append([]pulumi.ResourceOption{pulumi.Parent(n)}, k.Data()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("apps %s: namespace: %w", name, err)
 	}

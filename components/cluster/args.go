@@ -27,9 +27,9 @@ const (
 	DefaultCapacityType = "ON_DEMAND"
 	// NodeMetadataHopLimit is the IMDSv2 response hop limit of every node.
 	NodeMetadataHopLimit = 1
-	// DefaultKMSDeletionWindowDays is the KMS key's pending-deletion window,
-	// the longest AWS allows, so a mistaken destroy can be undone.
-	DefaultKMSDeletionWindowDays = 30
+	// DefaultKMSDeletionWindowDays is the KMS keys' pending-deletion
+	// window: slo.KMSDeletionWindowDays.
+	DefaultKMSDeletionWindowDays = slo.KMSDeletionWindowDays
 )
 
 // NAT gateway layouts.

@@ -32,13 +32,13 @@ type controlPlane struct {
 // into a log group with bounded retention, and the OIDC provider for IRSA.
 func (c *Cluster) newControlPlane(ctx *pulumi.Context, name string, a Args, net *network) (*controlPlane, error) {
 	parent := pulumi.Parent(c)
+	// The key is data: without it the cluster's Secrets cannot be read back.
 	key, err := kms.NewKey(ctx, name+"-secrets", &kms.KeyArgs{
 		Description:          pulumi.Sprintf("EKS %s secrets envelope encryption", a.Name),
 		EnableKeyRotation:    pulumi.Bool(true),
 		RotationPeriodInDays: pulumi.Int(365),
 		DeletionWindowInDays: pulumi.Int(DefaultKMSDeletionWindowDays),
 		Tags:                 tags(a.Tags, nil),
-		// Without it, the cluster's Secrets cannot be read back.
 	}, append([]pulumi.ResourceOption{parent}, a.Keep.Data()...)...)
 	if err != nil {
 		return nil, err

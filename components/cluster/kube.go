@@ -20,7 +20,7 @@ const (
 	// directories, what rebuilds itself.
 	StorageClassName = "gp3-encrypted"
 	// DataStorageClassName is the class of every data volume (Postgres,
-	// Redis, ChromaDB, Prometheus, Loki, OpenSearch): a deleted claim leaves
+	// Redis, ChromaDB, Prometheus, Alertmanager, Loki, OpenSearch): a deleted claim leaves
 	// its PersistentVolume Released and the EBS volume in place
 	// (reclaimPolicy Retain), to be re-attached (README "Re-attach a
 	// retained volume").

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/tars-platform/infra/slo"
 	"slices"
 	"sort"
 	"strings"
@@ -24,7 +25,7 @@ const (
 	chartCostAnalyzer   = "cost-analyzer"
 	recordGeoPart       = "-edge-geo-"
 	recordGeoDefault    = "-edge-geo-default"
-	kmsDeletionWindow   = 30 // days: the longest AWS allows, time to notice a scheduled deletion
+	kmsDeletionWindow   = slo.KMSDeletionWindowDays
 	kmsDeletionWindowIn = "deletionWindowInDays"
 )
 

@@ -25,25 +25,31 @@ type Resource struct {
 	// config to its bucket when IDs are still unknown).
 	Dependencies         []string
 	PropertyDependencies map[string][]string
-	// The resource options of the registration request, as the engine
-	// gets them (Dependencies above are its dependsOn, explicit and from
-	// inputs alike).
-	//
-	// Protect: the engine refuses to delete or replace the resource.
-	Protect bool
-	// RetainOnDelete: the engine leaves the cloud resource in place when
-	// the resource leaves the program or the stack is destroyed.
-	RetainOnDelete bool
-	// DeleteBeforeReplace: a replacement deletes the old resource first.
-	DeleteBeforeReplace bool
-	// IgnoreChanges and ReplaceOnChanges are property paths.
-	IgnoreChanges, ReplaceOnChanges []string
-	// Aliases are the resource's former identities: an alias URN, or
-	// "name=<old name>" (with ",parent=<urn>" or ",noParent") for a spec.
-	Aliases []string
+	// Options are the resource options of the registration request, as
+	// the engine gets them (Dependencies above are its dependsOn, explicit
+	// and from inputs alike).
+	Options
 	// Version and PluginDownloadURL: the provider plugin the resource
 	// asks for (set on provider resources registered by type token).
 	Version, PluginDownloadURL string
+}
+
+// Options are a resource's options (the JSON names are the SDK's).
+type Options struct {
+	// Protect: the engine refuses to delete or replace the resource.
+	Protect bool `json:"protect,omitempty"`
+	// RetainOnDelete: the engine leaves the cloud resource in place when
+	// the resource leaves the program or the stack is destroyed.
+	RetainOnDelete bool `json:"retainOnDelete,omitempty"`
+	// DeleteBeforeReplace: a replacement deletes the old resource first.
+	DeleteBeforeReplace bool `json:"deleteBeforeReplace,omitempty"`
+	// IgnoreChanges and ReplaceOnChanges are property paths.
+	IgnoreChanges    []string `json:"ignoreChanges,omitempty"`
+	ReplaceOnChanges []string `json:"replaceOnChanges,omitempty"`
+	// Aliases are the resource's former identities: an alias URN, or
+	// "name=<old name>" (with ",type=…", ",parent=<urn>" or ",noParent")
+	// for a spec.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // Graph is what one run of the program registered.

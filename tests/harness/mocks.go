@@ -48,7 +48,7 @@ func (m *mocks) urn(parent, typ, name string) string {
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	parent := ""
-	var opts Resource // the options' fields only
+	var opts Options
 	var version, pluginURL string
 	var deps []string
 	propDeps := map[string][]string{}
@@ -89,12 +89,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 
 		Dependencies:         deps,
 		PropertyDependencies: propDeps,
-		Protect:              opts.Protect,
-		RetainOnDelete:       opts.RetainOnDelete,
-		DeleteBeforeReplace:  opts.DeleteBeforeReplace,
-		IgnoreChanges:        opts.IgnoreChanges,
-		ReplaceOnChanges:     opts.ReplaceOnChanges,
-		Aliases:              opts.Aliases,
+		Options:              opts,
 		Version:              version,
 		PluginDownloadURL:    pluginURL,
 	})
@@ -153,15 +148,15 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	return m.cloud().Invoke(args.Token, args.Args)
 }
 
-// registeredOptions reads the resource options of a registration request
-// into the option fields of a Resource.
-func registeredOptions(req *pulumirpc.RegisterResourceRequest) Resource {
-	r := Resource{
+// registeredOptions reads the resource options of a registration
+// request; empty lists are nil.
+func registeredOptions(req *pulumirpc.RegisterResourceRequest) Options {
+	r := Options{
 		Protect:             req.GetProtect(),
 		RetainOnDelete:      req.GetRetainOnDelete(),
 		DeleteBeforeReplace: req.GetDeleteBeforeReplace(),
-		IgnoreChanges:       req.GetIgnoreChanges(),
-		ReplaceOnChanges:    req.GetReplaceOnChanges(),
+		IgnoreChanges:       nonEmpty(req.GetIgnoreChanges()),
+		ReplaceOnChanges:    nonEmpty(req.GetReplaceOnChanges()),
 	}
 	r.Aliases = append(r.Aliases, req.GetAliasURNs()...)
 	for _, a := range req.GetAliases() {

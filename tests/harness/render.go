@@ -22,15 +22,11 @@ type JSONResource struct {
 	Options *JSONOptions `json:"options,omitempty"`
 }
 
-// JSONOptions are a resource's options in the plan's JSON form.
+// JSONOptions are a resource's options in the plan's JSON form, with the
+// URNs it depends on.
 type JSONOptions struct {
-	Protect             bool     `json:"protect,omitempty"`
-	RetainOnDelete      bool     `json:"retainOnDelete,omitempty"`
-	DeleteBeforeReplace bool     `json:"deleteBeforeReplace,omitempty"`
-	IgnoreChanges       []string `json:"ignoreChanges,omitempty"`
-	ReplaceOnChanges    []string `json:"replaceOnChanges,omitempty"`
-	Aliases             []string `json:"aliases,omitempty"`
-	DependsOn           []string `json:"dependsOn,omitempty"`
+	Options
+	DependsOn []string `json:"dependsOn,omitempty"`
 }
 
 // JSONPlan is the plan's JSON form: the graph for tools, secrets shown as
@@ -49,10 +45,7 @@ func (g *Graph) JSON() JSONPlan {
 		jr := JSONResource{
 			Type: r.Type, Name: r.Name, URN: r.URN, Parent: r.Parent, Custom: r.Custom, Inputs: r.JSONInputs(),
 		}
-		o := JSONOptions{
-			Protect: r.Protect, RetainOnDelete: r.RetainOnDelete, DeleteBeforeReplace: r.DeleteBeforeReplace,
-			IgnoreChanges: nonEmpty(r.IgnoreChanges), ReplaceOnChanges: nonEmpty(r.ReplaceOnChanges), Aliases: nonEmpty(r.Aliases), DependsOn: nonEmpty(r.Dependencies),
-		}
+		o := JSONOptions{Options: r.Options, DependsOn: nonEmpty(r.Dependencies)}
 		if !reflect.ValueOf(o).IsZero() {
 			jr.Options = &o
 		}
